@@ -1,0 +1,337 @@
+"""The conversation engine: pure functions from (flow, state, input, now) to (state, events).
+
+No database, network, clock or randomness: the caller passes `now` and applies the events.
+State is plain JSON so it can be stored as is and resumed on any process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from flows import messages, render
+from flows.answers import parse_answer, parse_yes_no
+from flows.commands import Command, detect_command
+from flows.events import (
+    AnswerRecorded,
+    ConsentDeclined,
+    ConsentGiven,
+    EscalationRequested,
+    Event,
+    MessageSent,
+    OptedOut,
+    SessionCompleted,
+    SessionExpired,
+    SessionRestarted,
+    Step,
+)
+from flows.machine import CONSENT, DECLINED, END, TERMINAL, compile_flow, lifecycle_move
+from flows.schema import Flow, Question
+
+STATE_VERSION = 1
+UNSUPPORTED_RAW = "[non-text message]"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    resume_after: timedelta = timedelta(hours=72)  # silence after which we ask "continue?"
+    expire_after: timedelta = timedelta(days=30)  # silence after which the session is over
+    max_misses: int = 3  # unrecognised answers before we keep the raw text and move on
+
+
+DEFAULT_CONFIG = EngineConfig()
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    text: str | None
+    kind: Literal["text", "choice", "unsupported"] = "text"
+
+
+def start(flow: Flow, trigger: dict[str, Any] | None, now: datetime) -> Step:
+    """A new session: the greeting and the consent question."""
+    trigger = trigger or {}
+    lang = "en" if trigger.get("lang") == "en" else "zh"
+    state = {
+        "v": STATE_VERSION,
+        "flow": flow.id,
+        "flow_version": flow.version,
+        "flow_hash": flow.content_hash,
+        "lifecycle": "invited",
+        "step": CONSENT,
+        "pending": None,
+        "misses": 0,
+        "attempts": [],
+        "answers": {},
+        "lang": lang,
+        "started_at": now.isoformat(),
+        "last_seen": now.isoformat(),
+        "source": trigger.get("source"),
+    }
+    return Step(state, [_consent_message(flow, lang)])
+
+
+def resume(
+    flow: Flow,
+    state: dict[str, Any],
+    input: Input | str | None,
+    now: datetime,
+    config: EngineConfig = DEFAULT_CONFIG,
+) -> Step:
+    """The respondent said something: decide what happens and what to say."""
+    if not isinstance(input, Input):
+        input = Input(input)
+    return _Turn(flow, state, input, now, config).run()
+
+
+def expire(state: dict[str, Any], reason: str) -> Step:
+    """End an unfinished session from outside (another survey began, the person left)."""
+    new = {**state, "lifecycle": lifecycle_move(state["lifecycle"], "expire"), "pending": None}
+    return Step(new, [SessionExpired(reason)])
+
+
+def prompt(flow: Flow, state: dict[str, Any]) -> Step:
+    """Where the respondent stands, said again, changing nothing (a subscribe mid-survey)."""
+    lang = state.get("lang", "zh")
+    if state["lifecycle"] == "opted_out":
+        return Step(state, [])
+    if state["lifecycle"] in TERMINAL:
+        return Step(state, [MessageSent(messages.text(flow, "already_done", lang), kind="notice")])
+    if state["step"] == CONSENT:
+        return Step(state, [_consent_message(flow, lang)])
+    return Step(state, [render.question_message(flow, flow.question(state["step"]), lang)])
+
+
+def _consent_message(flow: Flow, lang: str) -> MessageSent:
+    text = "\n".join(
+        [flow.intro.get(lang), flow.consent.get(lang), messages.text(flow, "consent_hint", lang)]
+    )
+    return MessageSent(text=text, kind="intro")
+
+
+class _Turn:
+    """One respondent message, worked through on a copy of the state."""
+
+    def __init__(self, flow: Flow, state: dict[str, Any], input: Input, now: datetime, config: EngineConfig):
+        self.flow = flow
+        self.compiled = compile_flow(flow)
+        self.s = {**state, "answers": dict(state.get("answers", {})), "attempts": list(state.get("attempts", []))}
+        self.input = input
+        self.raw = (input.text or "") if input.kind != "unsupported" else UNSUPPORTED_RAW
+        self.now = now
+        self.config = config
+        self.lang = self.s.get("lang", "zh")
+        self.events: list[Event] = []
+
+    # -- small helpers -------------------------------------------------------------------
+    def say(self, key: str, kind: str = "notice", **values: object) -> None:
+        self.events.append(MessageSent(messages.text(self.flow, key, self.lang, **values), kind=kind))  # type: ignore[arg-type]
+
+    def lifecycle(self, trigger: str) -> None:
+        self.s["lifecycle"] = lifecycle_move(self.s["lifecycle"], trigger)
+
+    def question(self) -> Question:
+        return self.flow.question(self.s["step"])
+
+    def ask(self) -> None:
+        """Say the current step's question (or the consent question) again."""
+        if self.s["step"] == CONSENT:
+            self.events.append(_consent_message(self.flow, self.lang))
+        else:
+            self.events.append(render.question_message(self.flow, self.question(), self.lang))
+
+    def done(self) -> Step:
+        if self.s["lifecycle"] not in TERMINAL:
+            self.s["last_seen"] = self.now.isoformat()
+        return Step(self.s, self.events)
+
+    # -- the turn ------------------------------------------------------------------------
+    def run(self) -> Step:
+        lifecycle = self.s["lifecycle"]
+        if lifecycle == "opted_out":
+            return Step(self.s, [])  # nothing is ever sent to an opted-out respondent
+        if lifecycle in TERMINAL:
+            self.say("already_done")
+            return Step(self.s, self.events)
+
+        silence = self.now - datetime.fromisoformat(self.s["last_seen"])
+        if silence > self.config.expire_after:
+            self.lifecycle("expire")
+            self.events.append(SessionExpired())
+            self.say("expired")
+            return Step(self.s, self.events)
+
+        command = detect_command(self.raw) if self.input.kind != "unsupported" else None
+        if command is Command.STOP:
+            self.s["pending"] = "stop"
+            self.say("confirm_stop", kind="confirm")
+            return self.done()
+
+        if self.s["pending"] == "stop":
+            return self.confirm_stop()
+        if self.s["pending"] == "resume":
+            return self.confirm_resume(command)
+
+        if lifecycle == "active" and silence > self.config.resume_after:
+            self.s["pending"] = "resume"
+            self.say("welcome_back", kind="confirm")
+            return self.done()
+
+        if command is Command.HELP:
+            self.say("help", kind="help")
+            self.ask()
+            return self.done()
+        if command is Command.RESTART:
+            return self.restart()
+
+        if self.s["step"] == CONSENT:
+            return self.consent()
+        if command is Command.SKIP:
+            return self.skip()
+        return self.answer()
+
+    def confirm_stop(self) -> Step:
+        self.s["pending"] = None
+        if parse_yes_no(self.raw) is True:
+            self.lifecycle("opt_out")
+            self.say("opted_out")
+            self.events.append(OptedOut())
+            return Step(self.s, self.events)
+        # Anything but a clear yes keeps them in the survey: opting out must be explicit.
+        self.say("stop_cancelled")
+        self.ask()
+        return self.done()
+
+    def confirm_resume(self, command: Command | None) -> Step:
+        answer = parse_yes_no(self.raw)
+        if command is Command.RESTART or answer is False:
+            self.s["pending"] = None
+            return self.restart()
+        self.s["pending"] = None
+        # "1", "继续", a yes, or anything unclear: carry on where they were.
+        self.ask()
+        return self.done()
+
+    def restart(self) -> Step:
+        self.s["answers"] = {}
+        self.s["attempts"] = []
+        self.s["misses"] = 0
+        self.s["pending"] = None
+        self.events.append(SessionRestarted())
+        self.say("restarted")
+        if self.s["step"] != CONSENT:
+            self.s["step"] = self.compiled.first
+        self.enter_current()
+        return self.done()
+
+    def consent(self) -> Step:
+        agreed = parse_yes_no(self.raw) if self.input.kind != "unsupported" else None
+        if agreed is None:
+            self.s["misses"] += 1
+            if self.s["misses"] < self.config.max_misses:
+                self.say("not_understood", kind="hint")
+                self.ask()
+                return self.done()
+            agreed = False  # never loop: three unclear replies close the invitation politely
+        self.s["misses"] = 0
+        self.s["step"] = self.compiled.consent(agreed)
+        if agreed:
+            self.lifecycle("activate")
+            self.events.append(ConsentGiven())
+            self.enter_current()
+            return self.done()
+        self.lifecycle("decline")
+        self.events.append(ConsentDeclined())
+        self.events.append(MessageSent(self.flow.declined.get(self.lang), kind="closing"))
+        return Step(self.s, self.events)
+
+    def skip(self) -> Step:
+        q = self.question()
+        if not q.optional:
+            self.say("skip_not_allowed", kind="hint")
+            self.ask()
+            return self.done()
+        self.events.append(AnswerRecorded(q.id, None, self.joined_raw(), parsed=True, skipped=True))
+        self.s["answers"][q.id] = None
+        return self.move_on()
+
+    def answer(self) -> Step:
+        q = self.question()
+        parsed = parse_answer(q, self.raw) if self.input.kind != "unsupported" else None
+        if parsed is not None and parsed.ok:
+            self.s["attempts"].append(self.raw)
+            self.events.append(AnswerRecorded(q.id, parsed.value, self.joined_raw(), parsed=True))
+            self.s["answers"][q.id] = parsed.value
+            self.escalations(q, parsed.value)
+            return self.move_on()
+        self.s["attempts"].append(self.raw)
+        self.s["misses"] += 1
+        if self.s["misses"] >= self.config.max_misses:
+            # Keep what they wrote and go on: never loop a respondent forever.
+            self.events.append(AnswerRecorded(q.id, None, self.joined_raw(), parsed=False))
+            self.s["answers"][q.id] = None
+            self.say("moving_on", kind="hint")
+            self.escalations(q, self.joined_raw(), unparsed=True)
+            return self.move_on()
+        if parsed is None:
+            self.say("unsupported", kind="hint")
+        else:
+            self.events.append(
+                MessageSent(render.problem_hint(self.flow, q, parsed.problem, self.lang), kind="hint")
+            )
+        self.ask()
+        return self.done()
+
+    def joined_raw(self) -> str:
+        return "\n".join(self.s["attempts"]) if self.s["attempts"] else self.raw
+
+    def escalations(self, q: Question, value: Any, *, unparsed: bool = False) -> None:
+        rule = q.escalate
+        if rule is None or value is None:
+            return
+        reason: str | None = None
+        if unparsed or q.type == "text":
+            # What they wrote in their own words: a complaint may hide in it.
+            words = [k for k in rule.keywords if k in value]
+            if words:
+                reason = f"keyword:{words[0]}"
+            elif rule.on_text and value.strip():
+                reason = "text"
+        elif q.type in ("nps", "number"):
+            if rule.max_value is not None and value <= rule.max_value:
+                reason = f"value<={rule.max_value:g}"
+        else:
+            picked = set(value) if isinstance(value, list) else {value}
+            hit = [c for c in rule.on_options if c in picked]
+            if hit:
+                reason = f"option:{hit[0]}"
+        if reason:
+            self.events.append(
+                EscalationRequested(q.id, reason, self.joined_raw(), rule.queue, rule.priority)
+            )
+
+    def move_on(self) -> Step:
+        self.s["misses"] = 0
+        self.s["attempts"] = []
+        self.s["step"] = self.compiled.advance(self.s["step"], self.s["answers"])
+        self.enter_current()
+        return self.done()
+
+    def enter_current(self) -> None:
+        """Say the step we arrived at; info messages need no answer, so pass through them."""
+        while True:
+            step = self.s["step"]
+            if step == END:
+                self.lifecycle("complete")
+                self.events.append(MessageSent(self.flow.closing.get(self.lang), kind="closing"))
+                self.events.append(SessionCompleted())
+                return
+            if step in (CONSENT, DECLINED):
+                self.ask()
+                return
+            q = self.question()
+            self.events.append(render.question_message(self.flow, q, self.lang))
+            if q.type != "info":
+                return
+            self.s["step"] = self.compiled.advance(step, self.s["answers"])

@@ -1,0 +1,209 @@
+"""Reading flow files (YAML, or JSON which YAML reads too) with the line of every value.
+
+PyYAML's composer keeps each node's position; we build plain data from the node tree and a
+map from path ("questions[3].next[0].goto") to line, so every error can name its line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from flows.schema import Flow
+
+
+@dataclass(frozen=True, slots=True)
+class FlowError:
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+@dataclass
+class Source:
+    """A flow file's data, with the line of each path (1-based)."""
+
+    name: str
+    text: str
+    data: Any = None
+    lines: dict[str, int] = field(default_factory=dict)
+    seen_nodes: set[int] = field(default_factory=set, repr=False)
+
+    def line_of(self, path: str) -> int | None:
+        # An error inside a missing field points at its nearest existing parent.
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return self.lines.get("", 1)
+
+
+class FlowFileError(Exception):
+    def __init__(self, errors: list[FlowError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def _build(
+    node: yaml.Node, path: str, src: Source, errors: list[FlowError], loader: yaml.SafeLoader
+) -> Any:
+    src.lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+        # An alias makes a node appear twice; nested aliases expand exponentially
+        # ("billion laughs"), and a flow file has no need of them.
+        if id(node) in src.seen_nodes:
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (&, *) are not allowed", node.start_mark
+            )
+        src.seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node, loader)
+            child = _join(path, str(key))
+            if key in out:
+                errors.append(
+                    FlowError(src.name, key_node.start_mark.line + 1, child, "duplicate key")
+                )
+            src.lines[child] = key_node.start_mark.line + 1
+            out[key] = _build(value_node, child, src, errors, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _build(item, _join(path, i), src, errors, loader) for i, item in enumerate(node.value)
+        ]
+    return _scalar(node, loader)
+
+
+def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, "a mapping key must be a plain value", node.start_mark
+        )
+    return loader.construct_object(node, deep=True)
+
+
+MAX_FLOW_BYTES = 512 * 1024
+
+
+def read_source(name: str, text: str) -> tuple[Source, list[FlowError]]:
+    src = Source(name=name, text=text)
+    errors: list[FlowError] = []
+    if len(text.encode("utf-8")) > MAX_FLOW_BYTES:
+        return src, [FlowError(name, None, "", f"larger than {MAX_FLOW_BYTES // 1024} KiB")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        return src, [FlowError(name, line, "", f"not valid YAML/JSON: {problem}")]
+    if node is None:
+        return src, [FlowError(name, 1, "", "the file is empty")]
+    loader = yaml.SafeLoader("")
+    try:
+        src.data = _build(node, "", src, errors, loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return src, [FlowError(name, mark.line + 1 if mark else None, "", str(exc.problem))]
+    finally:
+        loader.dispose()
+    if not isinstance(src.data, dict):
+        errors.append(FlowError(name, 1, "", "a flow file must be a mapping (id, version, …)"))
+    return src, errors
+
+
+def _loc_to_path(data: Any, loc: tuple[Any, ...]) -> str:
+    """Pydantic locations include union tags ('list[Branch]', 'str'); keep the data's keys only."""
+    path, here = "", data
+    for part in loc:
+        if isinstance(part, int) and isinstance(here, list) and 0 <= part < len(here):
+            path, here = _join(path, part), here[part]
+        elif isinstance(part, str) and isinstance(here, dict) and part in here:
+            path, here = _join(path, part), here[part]
+        elif isinstance(part, str) and isinstance(here, dict) and not _is_union_tag(part):
+            path, here = _join(path, part), None  # a missing field: name it
+    return path
+
+
+def _is_union_tag(part: str) -> bool:
+    return "[" in part or part in {"str", "int", "float", "bool", "function-after"} or part[:1].isupper()
+
+
+def _message(err: dict[str, Any], path: str) -> str:
+    if err["type"] == "missing" and path.rsplit(".", 1)[-1] in ("zh", "en"):
+        return f"missing translation ({path.rsplit('.', 1)[-1]})"
+    if err["type"] == "missing":
+        return "required but missing"
+    if err["type"] == "extra_forbidden":
+        return "unknown field"
+    return err["msg"].removeprefix("Value error, ")
+
+
+def validate_source(src: Source) -> tuple[Flow | None, list[FlowError]]:
+    try:
+        return Flow.model_validate(src.data), []
+    except ValidationError as exc:
+        errors = []
+        seen: set[tuple[str, str]] = set()
+        for err in exc.errors():
+            path = _loc_to_path(src.data, tuple(err["loc"]))
+            msg = _message(err, path)
+            if (path, msg) in seen:  # union members report the same problem twice
+                continue
+            seen.add((path, msg))
+            errors.append(FlowError(src.name, src.line_of(path), path, msg))
+        return None, errors
+
+
+def load_text(name: str, text: str) -> tuple[Flow | None, Source, list[FlowError]]:
+    """Parse and check one flow file; the flow is None whenever there is an error."""
+    from flows.lint import lint  # lint needs Source; imported here to keep the order clear
+
+    src, errors = read_source(name, text)
+    if errors:
+        return None, src, errors
+    flow, errors = validate_source(src)
+    if flow is None:
+        return None, src, errors
+    errors = lint(flow, src)
+    return (None if errors else flow), src, errors
+
+
+def load_path(path: str | Path) -> tuple[Flow | None, Source, list[FlowError]]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, Source(str(p), ""), [FlowError(str(p), None, "", f"cannot read: {exc}")]
+    return load_text(str(p), text)
+
+
+def load_flow(path: str | Path) -> Flow:
+    flow, _, errors = load_path(path)
+    if flow is None:
+        raise FlowFileError(errors)
+    return flow
+
+
+DEFAULTS_DIR = Path(__file__).parent / "defaults"
+
+
+def default_flow_paths() -> list[Path]:
+    return sorted(DEFAULTS_DIR.glob("*.yaml"))

@@ -1,0 +1,78 @@
+"""Turning a question into the words a respondent reads, in their language."""
+
+from __future__ import annotations
+
+from flows import messages
+from flows.events import Choice, MessageSent
+from flows.schema import NO, YES, Flow, I18nText, Question
+
+_YES_NO = (
+    (YES, I18nText(zh="是", en="Yes")),
+    (NO, I18nText(zh="否", en="No")),
+)
+
+
+def _fmt(n: float | None) -> str:
+    return "" if n is None else (str(int(n)) if float(n).is_integer() else str(n))
+
+
+def choices(question: Question, lang: str) -> tuple[Choice, ...]:
+    if question.type == "yes_no":
+        return tuple(Choice(code, i, label.get(lang)) for i, (code, label) in enumerate(_YES_NO, 1))
+    return tuple(Choice(o.code, i, o.label.get(lang)) for i, o in enumerate(question.options, 1))
+
+
+def instruction(flow: Flow, question: Question, lang: str) -> str:
+    t = question.type
+    if t in ("single_choice", "rating"):
+        return messages.text(flow, "choose_one", lang)
+    if t == "multi_choice":
+        return messages.text(flow, "choose_many", lang)
+    if t == "yes_no":
+        return messages.text(flow, "choose_yes_no", lang)
+    if t == "nps":
+        return messages.text(flow, "nps_range", lang)
+    if t == "number":
+        if question.min is not None and question.max is not None:
+            return messages.text(flow, "number_range", lang, min=_fmt(question.min), max=_fmt(question.max))
+        return messages.text(flow, "number_any", lang)
+    if t == "text":
+        return messages.text(flow, "text_free", lang)
+    return ""
+
+
+def question_message(flow: Flow, question: Question, lang: str) -> MessageSent:
+    opts = choices(question, lang) if question.type != "info" else ()
+    lines = [question.prompt.get(lang)]
+    lines.extend(f"{c.number}. {c.label}" for c in opts)
+    hint = instruction(flow, question, lang)
+    if question.optional:
+        hint = f"{hint}{messages.text(flow, 'optional_note', lang)}"
+    if hint:
+        lines.append(hint)
+    return MessageSent(
+        text="\n".join(lines),
+        kind="info" if question.type == "info" else "question",
+        question_id=question.id,
+        choices=opts,
+        multiple=question.type == "multi_choice",
+    )
+
+
+def problem_hint(flow: Flow, question: Question, problem: str | None, lang: str) -> str:
+    """One short sentence on what went wrong, then (from the caller) the question again."""
+    values = {
+        "too_many": {"max": question.max_choices},
+        "too_few": {"min": question.min_choices},
+        "too_short": {"min": question.min_length},
+        "too_long": {"max": question.max_length},
+        "out_of_range": {
+            "min": _fmt(0 if question.type == "nps" else question.min),
+            "max": _fmt(10 if question.type == "nps" else question.max),
+        },
+    }
+    if problem in values and all(v not in (None, "") for v in values[problem].values()):
+        return messages.text(flow, problem, lang, **values[problem])
+    if problem == "ambiguous":
+        return messages.text(flow, "ambiguous", lang)
+    return messages.text(flow, "not_understood", lang)
