@@ -27,6 +27,7 @@ DEFAULTS: dict[str, I18nText] = {
     "too_many": _t("最多可以选 {max} 项。", "You can choose at most {max}."),
     "too_few": _t("请至少选 {min} 项。", "Please choose at least {min}."),
     "ambiguous": _t("这一题只能选一项。", "Please choose just one option."),
+    "ambiguous_many": _t("没能确定您选的是哪几项，请用顿号隔开，例如：1、3", "I could not tell which options you meant; separate them with commas, e.g. 1, 3"),
     "too_short": _t("请多写几个字（至少 {min} 个字）。", "Please write a little more (at least {min} characters)."),
     "too_long": _t("回答太长了，请控制在 {max} 个字以内。", "That is too long; please keep it within {max} characters."),
     "out_of_range": _t("数字需要在 {min} 到 {max} 之间。", "The number must be between {min} and {max}."),

@@ -74,5 +74,10 @@ def problem_hint(flow: Flow, question: Question, problem: str | None, lang: str)
     if problem in values and all(v not in (None, "") for v in values[problem].values()):
         return messages.text(flow, problem, lang, **values[problem])
     if problem == "ambiguous":
-        return messages.text(flow, "ambiguous", lang)
+        if question.type in ("single_choice", "rating"):
+            return messages.text(flow, "ambiguous", lang)
+        if question.type == "yes_no":
+            return messages.text(flow, "choose_yes_no", lang)
+        if question.type == "multi_choice":
+            return messages.text(flow, "ambiguous_many", lang)
     return messages.text(flow, "not_understood", lang)
