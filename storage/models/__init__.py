@@ -1,0 +1,27 @@
+"""ORM models, one module per entity. Importing this package registers every table on
+`Base.metadata` (what Alembic compares against)."""
+
+from storage.models.answer import Answer
+from storage.models.audit_entry import AuditEntry
+from storage.models.base import Base
+from storage.models.channel_identity import ChannelIdentity
+from storage.models.flow import Flow
+from storage.models.flow_version import FlowVersion, ImmutableFlowVersion
+from storage.models.inbound_message import InboundMessage
+from storage.models.organisation import Organisation
+from storage.models.respondent import Respondent
+from storage.models.survey_session import SurveySession
+
+__all__ = [
+    "Answer",
+    "AuditEntry",
+    "Base",
+    "ChannelIdentity",
+    "Flow",
+    "FlowVersion",
+    "ImmutableFlowVersion",
+    "InboundMessage",
+    "Organisation",
+    "Respondent",
+    "SurveySession",
+]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base, Id, UtcDateTime
+
+if TYPE_CHECKING:
+    from storage.models.channel_identity import ChannelIdentity
+    from storage.models.organisation import Organisation
+
+
+class Respondent(Base):
+    """A person we follow up with. The category is a code from the flows' data, not an enum,
+    so a new category needs a flow file, not a migration."""
+
+    __tablename__ = "respondents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("organisations.id"), index=True
+    )
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(16), default="zh")
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    unreachable_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    unreachable_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    organisation: Mapped[Organisation | None] = relationship(lazy="raise")
+    identities: Mapped[list[ChannelIdentity]] = relationship(
+        back_populates="respondent", lazy="raise"
+    )

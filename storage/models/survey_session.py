@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base, Id, Json, UtcDateTime
+
+if TYPE_CHECKING:
+    from storage.models.answer import Answer
+    from storage.models.flow_version import FlowVersion
+    from storage.models.respondent import Respondent
+
+OPEN_STATUSES = ("invited", "active")
+ENDED_STATUSES = ("completed", "declined", "expired", "opted_out")
+STATUSES = OPEN_STATUSES + ENDED_STATUSES
+
+
+class SurveySession(Base):
+    """One respondent going through one flow version; `state` is the engine's JSON state."""
+
+    __tablename__ = "survey_sessions"
+    __table_args__ = (Index(None, "respondent_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    respondent_id: Mapped[int] = mapped_column(Id, ForeignKey("respondents.id"))
+    flow_version_id: Mapped[int] = mapped_column(Id, ForeignKey("flow_versions.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    state: Mapped[dict[str, Any]] = mapped_column(Json)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    respondent: Mapped[Respondent] = relationship(lazy="raise")
+    flow_version: Mapped[FlowVersion] = relationship(lazy="raise")
+    answers: Mapped[list[Answer]] = relationship(back_populates="session", lazy="raise")

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialects import upsert_insert
+from storage.models import Answer
+
+RAW_SEPARATOR = "\n"
+
+
+class AnswerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def upsert(
+        self,
+        *,
+        session_id: int,
+        question_id: str,
+        value: Any,
+        raw: str | None,
+        parsed: bool,
+        skipped: bool,
+        at: datetime,
+    ) -> Answer:
+        """Record the answer to a question, replacing an earlier one (after RESTART).
+
+        The value, parsed and skipped flags are replaced; the raw text is appended to what
+        was typed before (one line each), so nothing the respondent wrote is ever lost.
+        `answered_at` stays the first answer's time, `updated_at` is the latest.
+        One INSERT … ON CONFLICT DO UPDATE, so it is safe even without the respondent lock.
+        """
+        raw = raw or ""
+        insert = upsert_insert(self.session, Answer).values(
+            session_id=session_id,
+            question_id=question_id,
+            value=value,
+            raw_text=raw,
+            parsed=parsed,
+            skipped=skipped,
+            answered_at=at,
+            updated_at=at,
+        )
+        new = insert.excluded
+        changes: dict[str, Any] = {
+            "value": new.value,
+            "parsed": new.parsed,
+            "skipped": new.skipped,
+            "updated_at": new.updated_at,
+        }
+        if raw:
+            changes["raw_text"] = case(
+                (Answer.raw_text == "", new.raw_text),
+                else_=Answer.raw_text + RAW_SEPARATOR + new.raw_text,
+            )
+        statement = insert.on_conflict_do_update(
+            index_elements=["session_id", "question_id"], set_=changes
+        ).returning(Answer)
+        result = await self.session.scalars(
+            statement, execution_options={"populate_existing": True}
+        )
+        return result.one()
+
+    async def for_session(self, session_id: int) -> list[Answer]:
+        """In the order the questions were first answered."""
+        rows = await self.session.scalars(
+            select(Answer)
+            .where(Answer.session_id == session_id)
+            .order_by(Answer.answered_at, Answer.id)
+        )
+        return list(rows)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.dialects import upsert_insert
+from storage.models import InboundMessage
+from storage.models.inbound_message import DELIVERY_KEY_LENGTH
+
+
+class InboundRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(
+        self,
+        *,
+        delivery_key: str,
+        channel: str,
+        account: str,
+        external_id: str,
+        kind: str,
+        text: str | None,
+        at: datetime,
+    ) -> int | None:
+        """Record a delivery; its id, or None when the key was already recorded (a redelivery).
+
+        Runs in the same transaction as the state change it causes: if that transaction
+        rolls back, the claim goes with it and a redelivery is handled afresh. A concurrent
+        claim of the same key on PostgreSQL waits for the first transaction and then gets
+        None (or the row, if the first rolled back).
+        """
+        if not delivery_key:
+            raise ValueError("a delivery key is required")
+        if len(delivery_key) > DELIVERY_KEY_LENGTH:
+            raise ValueError(
+                f"delivery key is {len(delivery_key)} characters, at most "
+                f"{DELIVERY_KEY_LENGTH} fit: {delivery_key[:40]}…"
+            )
+        table = InboundMessage.__table__
+        statement = (
+            upsert_insert(self.session, table)
+            .values(
+                delivery_key=delivery_key,
+                channel=channel,
+                account=account,
+                external_id=external_id,
+                kind=kind,
+                text=text,
+                received_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["delivery_key"])
+            .returning(table.c.id)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
+    async def get_by_key(self, delivery_key: str) -> InboundMessage | None:
+        return await self.session.scalar(
+            select(InboundMessage).where(InboundMessage.delivery_key == delivery_key)
+        )
+
+    async def set_reply(
+        self,
+        message_id: int,
+        reply: dict[str, Any],
+        *,
+        respondent_id: int | None,
+        at: datetime,
+    ) -> InboundMessage:
+        """Store the reply given to this delivery, so a redelivery gets the same reply."""
+        if not isinstance(reply, dict):
+            raise TypeError(f"reply must be a dict, got {type(reply).__name__}")
+        message = await self.session.get(InboundMessage, message_id)
+        if message is None:
+            raise LookupError(f"no inbound message with id {message_id}")
+        message.reply = reply
+        message.respondent_id = respondent_id
+        message.processed_at = at
+        return message

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChannelIdentity, Respondent
+from storage.models.channel_identity import CHANNELS
+from storage.repositories._time import utcnow
+
+LANGUAGES = ("zh", "en")
+
+
+class IdentityTaken(Exception):
+    """The channel identity already belongs to another respondent."""
+
+
+class RespondentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, respondent_id: int) -> Respondent | None:
+        return await self.session.get(Respondent, respondent_id)
+
+    async def by_identity(self, channel: str, account: str, external_id: str) -> Respondent | None:
+        return await self.session.scalar(
+            select(Respondent)
+            .join(ChannelIdentity, ChannelIdentity.respondent_id == Respondent.id)
+            .where(
+                ChannelIdentity.channel == channel,
+                ChannelIdentity.account == account,
+                ChannelIdentity.external_id == external_id,
+            )
+        )
+
+    async def identities(self, respondent: Respondent) -> list[ChannelIdentity]:
+        rows = await self.session.scalars(
+            select(ChannelIdentity)
+            .where(ChannelIdentity.respondent_id == respondent.id)
+            .order_by(ChannelIdentity.id)
+        )
+        return list(rows)
+
+    async def create(
+        self,
+        *,
+        category: str,
+        name: str | None = None,
+        phone: str | None = None,
+        lang: str = "zh",
+        organisation_id: int | None = None,
+        at: datetime | None = None,
+    ) -> Respondent:
+        if not category or not category.strip():
+            raise ValueError("a respondent needs a category code")
+        if lang not in LANGUAGES:
+            raise ValueError(f"unsupported language {lang!r}: use one of {', '.join(LANGUAGES)}")
+        at = at or utcnow()
+        respondent = Respondent(
+            category=category,
+            name=name,
+            phone=phone,
+            lang=lang,
+            organisation_id=organisation_id,
+            created_at=at,
+            updated_at=at,
+        )
+        self.session.add(respondent)
+        await self.session.flush()
+        return respondent
+
+    async def add_identity(
+        self,
+        respondent: Respondent,
+        *,
+        channel: str,
+        account: str,
+        external_id: str,
+        at: datetime | None = None,
+    ) -> ChannelIdentity:
+        """Link a channel identity; adding the same link again returns the existing one.
+
+        Raises IdentityTaken when it is linked to someone else: silently moving it would
+        route one person's answers into another person's survey.
+        """
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}: use one of {', '.join(CHANNELS)}")
+        if not account or not external_id:
+            raise ValueError("a channel identity needs an account and an external id")
+        existing = await self.session.scalar(
+            select(ChannelIdentity).where(
+                ChannelIdentity.channel == channel,
+                ChannelIdentity.account == account,
+                ChannelIdentity.external_id == external_id,
+            )
+        )
+        if existing is not None:
+            if existing.respondent_id == respondent.id:
+                return existing
+            raise IdentityTaken(
+                f"{channel}:{account}:{external_id} already belongs to respondent "
+                f"{existing.respondent_id}"
+            )
+        identity = ChannelIdentity(
+            respondent_id=respondent.id,
+            channel=channel,
+            account=account,
+            external_id=external_id,
+            created_at=at or utcnow(),
+        )
+        self.session.add(identity)
+        await self.session.flush()
+        return identity
+
+    async def record_consent(self, respondent: Respondent, *, at: datetime) -> None:
+        respondent.consent_at = at
+        respondent.updated_at = at
+
+    async def opt_out(self, respondent: Respondent, *, at: datetime) -> None:
+        """Idempotent: the first opt-out time is kept."""
+        if respondent.opted_out_at is None:
+            respondent.opted_out_at = at
+        respondent.updated_at = at
+
+    async def clear_opt_out(self, respondent: Respondent, *, at: datetime) -> None:
+        """The respondent asked to take part again (e.g. subscribed or pressed start)."""
+        respondent.opted_out_at = None
+        respondent.updated_at = at
+
+    async def mark_unreachable(self, respondent: Respondent, *, at: datetime, reason: str) -> None:
+        respondent.unreachable_at = at
+        respondent.unreachable_reason = reason
+        respondent.updated_at = at

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
+
+from storage.models import SurveySession
+from storage.models.survey_session import ENDED_STATUSES, OPEN_STATUSES, STATUSES
+
+
+def _check(status: str, state: Any) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown session status {status!r}: use one of {', '.join(STATUSES)}")
+    if not isinstance(state, dict):
+        raise TypeError(f"session state must be a dict, got {type(state).__name__}")
+
+
+class SessionRepository:
+    """Survey sessions. Which status may follow which is the runtime's session machine's
+    business; this only refuses statuses that do not exist."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, session_id: int) -> SurveySession | None:
+        return await self.session.get(SurveySession, session_id)
+
+    async def open_for(self, respondent_id: int) -> SurveySession | None:
+        """The respondent's most recent invited or active session."""
+        return await self.session.scalar(
+            select(SurveySession)
+            .where(
+                SurveySession.respondent_id == respondent_id,
+                SurveySession.status.in_(OPEN_STATUSES),
+            )
+            .order_by(SurveySession.started_at.desc(), SurveySession.id.desc())
+            .limit(1)
+        )
+
+    async def has_any(self, respondent_id: int) -> bool:
+        """Whether the respondent was ever given a survey session, in any status."""
+        found = await self.session.scalar(
+            select(SurveySession.id).where(SurveySession.respondent_id == respondent_id).limit(1)
+        )
+        return found is not None
+
+    async def create(
+        self,
+        *,
+        respondent_id: int,
+        flow_version_id: int,
+        state: dict[str, Any],
+        status: str,
+        now: datetime,
+    ) -> SurveySession:
+        _check(status, state)
+        survey = SurveySession(
+            respondent_id=respondent_id,
+            flow_version_id=flow_version_id,
+            status=status,
+            state=state,
+            started_at=now,
+            updated_at=now,
+            ended_at=now if status in ENDED_STATUSES else None,
+        )
+        self.session.add(survey)
+        await self.session.flush()
+        return survey
+
+    async def save(
+        self,
+        survey: SurveySession,
+        /,
+        *,
+        state: dict[str, Any],
+        status: str,
+        now: datetime,
+        inbound: bool = False,
+    ) -> None:
+        """Store the engine's new state. `inbound`: this change answers a message from the
+        respondent (the 48-hour WeChat window counts from it)."""
+        _check(status, state)
+        survey.state = state
+        # The engine may return the same dict it was given, changed in place; plain JSON
+        # columns do not track in-place changes, so say it changed.
+        flag_modified(survey, "state")
+        survey.status = status
+        survey.updated_at = now
+        if inbound:
+            survey.last_inbound_at = now
+        if status in ENDED_STATUSES and survey.ended_at is None:
+            survey.ended_at = now
+
+    async def list_for_respondent(self, respondent_id: int) -> list[SurveySession]:
+        """Newest first."""
+        rows = await self.session.scalars(
+            select(SurveySession)
+            .where(SurveySession.respondent_id == respondent_id)
+            .order_by(SurveySession.started_at.desc(), SurveySession.id.desc())
+        )
+        return list(rows)

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from storage.db import Database, async_url
+from storage.models import AuditEntry, Base, Organisation, Respondent
+from storage.repositories import AuditRepository, OrganisationRepository
+
+
+async def test_dialect_is_named(db: Database, db_url: str) -> None:
+    assert db.dialect == ("sqlite" if db_url.startswith("sqlite") else "postgresql")
+
+
+async def test_transaction_commits_on_success(db: Database, t0: datetime) -> None:
+    async with db.transaction() as s:
+        await OrganisationRepository(s).create(code="sh", name="上海市红十字会", at=t0)
+    async with db.transaction() as s:
+        organisation = await OrganisationRepository(s).by_code("sh")
+    assert organisation is not None and organisation.name == "上海市红十字会"
+
+
+async def test_transaction_rolls_back_on_exception(db: Database, t0: datetime) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        async with db.transaction() as s:
+            await OrganisationRepository(s).create(code="sh", name="上海", at=t0)
+            raise RuntimeError("boom")
+    async with db.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(Organisation)) == 0
+
+
+async def test_foreign_keys_are_enforced(db: Database, t0: datetime) -> None:
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as s:
+            s.add(
+                Respondent(
+                    category="elderly", organisation_id=999, lang="zh", created_at=t0, updated_at=t0
+                )
+            )
+    async with db.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(Respondent)) == 0
+
+
+async def test_many_concurrent_writers_all_commit(db: Database, t0: datetime) -> None:
+    async def write(n: int) -> None:
+        async with db.transaction() as s:
+            await AuditRepository(s).record(
+                actor="test", action="write", subject_type="n", subject_id=n, at=t0
+            )
+            await asyncio.sleep(0)  # let the other writers run into this transaction
+
+    await asyncio.gather(*(write(n) for n in range(30)))
+    async with db.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(AuditEntry)) == 30
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db: Database) -> None:
+    async with sqlite_db.transaction() as s:
+        assert (await s.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await s.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_nested_transaction_on_sqlite_is_refused_not_deadlocked(sqlite_db: Database) -> None:
+    async with sqlite_db.transaction():
+        with pytest.raises(RuntimeError, match="nested"):
+            async with sqlite_db.transaction():
+                pass
+
+
+async def test_times_are_stored_in_utc_and_read_back_aware(db: Database) -> None:
+    shanghai = timezone(timedelta(hours=8))
+    local = datetime(2026, 3, 1, 16, 30, tzinfo=shanghai)
+    async with db.transaction() as s:
+        entry = await AuditRepository(s).record(actor="a", action="b", subject_type="c", at=local)
+        entry_id = entry.id
+    async with db.transaction() as s:
+        stored = await s.get(AuditEntry, entry_id)
+        # Ordering by time must follow the instant, whatever zone it was written in.
+        later = await AuditRepository(s).record(
+            actor="a", action="b", subject_type="c", at=datetime(2026, 3, 1, 8, 31, tzinfo=UTC)
+        )
+        ordered = list(await s.scalars(select(AuditEntry.id).order_by(AuditEntry.at)))
+    assert stored is not None
+    assert stored.at == datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
+    assert stored.at.tzinfo is not None and stored.at.utcoffset() == timedelta(0)
+    assert ordered == [entry_id, later.id]
+
+
+async def test_naive_time_is_refused_and_nothing_written(db: Database) -> None:
+    with pytest.raises(StatementError, match="naive datetime"):
+        async with db.transaction() as s:
+            await AuditRepository(s).record(
+                actor="a", action="b", subject_type="c", at=datetime(2026, 3, 1, 8, 0)
+            )
+    async with db.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_url_shorthands_get_the_async_driver() -> None:
+    assert async_url("sqlite:///./huifang.db").drivername == "sqlite+aiosqlite"
+    assert async_url("postgresql://u@h/db").drivername == "postgresql+asyncpg"
+    assert async_url("postgresql+asyncpg://u@h/db").drivername == "postgresql+asyncpg"
+
+
+def test_unsupported_database_is_refused_clearly() -> None:
+    with pytest.raises(ValueError, match="unsupported database 'mysql'"):
+        Database("mysql+aiomysql://u@h/db")
+
+
+async def test_in_memory_sqlite_keeps_its_data_across_transactions(t0: datetime) -> None:
+    # One shared connection: each new :memory: connection would be a new empty database.
+    database = Database("sqlite+aiosqlite://")
+    try:
+        async with database.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        async with database.transaction() as s:
+            await OrganisationRepository(s).create(code="x", name="X", at=t0)
+        async with database.transaction() as s:
+            assert await OrganisationRepository(s).by_code("x") is not None
+    finally:
+        await database.dispose()
