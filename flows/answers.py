@@ -213,7 +213,7 @@ def parse_number(text: str) -> float | None:
 _YES_WORDS = frozenset(
     """是 是的 对 对的 好 好的 嗯 嗯嗯 可以 行 愿意 同意 没问题 要 1 yes y ok okay sure 👍 👌 ✅
     有 当然 当然可以 肯定 好嘞 好滴 是滴 嗯呢 对头 没错 是啊 中 成
-    参加 愿意参加 同意参加 可以参加 我愿意 我同意 我可以
+    参加 愿意参加 同意参加 可以参加 我愿意 我同意 我可以 确定 确认 确定退订 开始
     yep yeah yup agree ✔ ✓ ☑ 🙆 👏 ⭕""".split()
 ) | {"of course", "i agree", "yes please", "ok sure"}
 _NO_WORDS = frozenset(

@@ -162,14 +162,13 @@ class _Turn:
             self.say("expired")
             return Step(self.s, self.events)
 
+        if self.s["pending"] == "stop":
+            return self.confirm_stop()
         command = detect_command(self.raw) if self.input.kind != "unsupported" else None
         if command is Command.STOP:
             self.s["pending"] = "stop"
             self.say("confirm_stop", kind="confirm")
             return self.done()
-
-        if self.s["pending"] == "stop":
-            return self.confirm_stop()
         if self.s["pending"] == "resume":
             return self.confirm_resume(command)
 
@@ -193,7 +192,8 @@ class _Turn:
 
     def confirm_stop(self) -> Step:
         self.s["pending"] = None
-        if parse_yes_no(self.raw) is True:
+        # "1", "确定", "是的", or 退订 said a second time all confirm.
+        if parse_yes_no(self.raw) is True or detect_command(self.raw) is Command.STOP:
             self.lifecycle("opt_out")
             self.say("opted_out")
             self.events.append(OptedOut())
