@@ -1,0 +1,103 @@
+"""The `huifang` command as an operator runs it: real processes, a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+HUIFANG = [sys.executable, "-m", "bot.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(db: Path) -> dict[str, str]:
+    return {**os.environ, "HUIFANG_DATABASE_URL": f"sqlite+aiosqlite:///{db}", "PYTHONPATH": str(ROOT)}
+
+
+def _run(args: list[str], env: dict[str, str], stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([*HUIFANG, *args], env=env, input=stdin, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_serve_answers_health_on_the_embedded_default(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [*HUIFANG, "serve", "--port", str(port)], env=_env(tmp_path / "serve.db"), cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                assert time.monotonic() < deadline, "huifang serve did not come up within 30 s"
+                time.sleep(0.2)
+        assert r.json() == {"status": "ok"}
+        page = httpx.get(f"http://127.0.0.1:{port}/simulator", timeout=5)
+        assert "回访模拟器" in page.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert (tmp_path / "serve.db").exists()
+
+
+def test_chat_runs_a_survey_in_the_terminal(tmp_path: Path) -> None:
+    answers = "\n".join(["好的", "2", "3", "1、2", "没有了，谢谢"]) + "\n"
+    done = _run(["chat", "--category", "人道救助"], _env(tmp_path / "chat.db"), stdin=answers)
+    assert done.returncode == 0, done.stderr
+    assert "您愿意回答几个简短的问题吗" in done.stdout
+    assert "非常感谢您" in done.stdout
+
+
+def test_chat_refuses_an_unknown_category(tmp_path: Path) -> None:
+    done = _run(["chat", "--category", "nobody"], _env(tmp_path / "chat.db"), stdin="")
+    assert done.returncode == 2 and "unknown category" in done.stderr and "humanitarian_aid" in done.stderr
+
+
+def test_publish_stores_a_new_version_only_when_the_content_changed(tmp_path: Path) -> None:
+    env = _env(tmp_path / "flows.db")
+    source = (ROOT / "flows/defaults/volunteer.yaml").read_text(encoding="utf-8")
+    flow_file = tmp_path / "volunteer.yaml"
+    flow_file.write_text(source, encoding="utf-8")
+    first = _run(["flows", "publish", str(flow_file)], env)
+    assert first.returncode == 0 and "volunteer v1" in first.stdout and "published" in first.stdout
+    same = _run(["flows", "publish", str(flow_file)], env)
+    assert "unchanged" in same.stdout and "volunteer v1" in same.stdout
+    flow_file.write_text(source.replace("您好！", "您好呀！", 1), encoding="utf-8")
+    second = _run(["flows", "publish", str(flow_file)], env)
+    assert "volunteer v2" in second.stdout
+
+
+def test_publish_refuses_a_broken_file_and_stores_nothing(tmp_path: Path) -> None:
+    env = _env(tmp_path / "flows.db")
+    good = tmp_path / "volunteer.yaml"
+    good.write_text((ROOT / "flows/defaults/volunteer.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    bad = tmp_path / "broken.yaml"
+    bad.write_text(good.read_text(encoding="utf-8").replace("goto: main_problem", "goto: nowhere", 1), encoding="utf-8")
+    done = _run(["flows", "publish", str(good), str(bad)], env)
+    assert done.returncode == 1
+    assert "broken.yaml:" in done.stderr and "unknown question 'nowhere'" in done.stderr
+    again = _run(["flows", "publish", str(good)], env)
+    assert "published" in again.stdout and "v1" in again.stdout  # the good file was not stored before
+
+
+def test_graph_prints_mermaid_for_a_default_flow(tmp_path: Path) -> None:
+    done = _run(["flows", "graph", "救护培训"], _env(tmp_path / "g.db"))
+    assert done.returncode == 0
+    assert done.stdout.lstrip().startswith("---") or "stateDiagram" in done.stdout
+    assert "consent" in done.stdout and "opinion" in done.stdout
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    done = _run(["db", "upgrade"], _env(tmp_path / "up.db"))
+    assert done.returncode == 0 and "up to date" in done.stdout
+    assert (tmp_path / "up.db").stat().st_size > 0
