@@ -117,7 +117,7 @@ class Runtime:
             if respondent.opted_out_at is not None:
                 await people.clear_opt_out(respondent, at=inbound.at)
             if open_session is not None and (chosen is None or chosen[1].category.code == respondent.category):
-                return respondent, await self._resume(s, respondent, open_session, inbound, Input(None, "text"))
+                return respondent, await self._resume(s, respondent, open_session, inbound, Input(None))
             if chosen is None:
                 chosen = catalog.find(respondent.category)
             if chosen is None:
@@ -147,7 +147,7 @@ class Runtime:
     async def _resume(self, s: AsyncSession, respondent: Any, session: Any, inbound: Inbound, message: Input) -> list[OutMessage]:
         version = await FlowRepository(s).get_version(session.flow_version_id)
         flow = self.flows.get(version.id, version.definition)
-        if message.text is None:
+        if inbound.kind == "start":
             # A start event (subscribe, scan, menu) in the middle of a survey: ask again.
             step = engine.prompt(flow, session.state)
         else:

@@ -8,11 +8,13 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot
 from flows.engine import EngineConfig
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HUIFANG_", extra="ignore")
+    # hide_input_in_errors: a mistyped token or database password is never echoed in errors.
+    model_config = SettingsConfigDict(env_prefix="HUIFANG_", extra="ignore", hide_input_in_errors=True)
 
     # Embedded default: one SQLite file beside where it is started, no server needed.
     database_url: str = "sqlite+aiosqlite:///./huifang.db"
@@ -24,6 +26,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # HUIFANG_TELEGRAM_BOTS='[{"name":"huifang_bot","token":"123:AA…","webhook_secret":"…16+ chars"}]'
+    telegram_bots: list[TelegramBot] = []
+    telegram_api_base: str = DEFAULT_API_BASE
+
     resume_after_hours: float = Field(default=72, gt=0)
     expire_after_days: float = Field(default=30, gt=0)
     max_misses: int = Field(default=3, ge=1, le=10)
@@ -34,6 +40,18 @@ class Settings(BaseSettings):
     wechat_replay_window_s: int = Field(default=300, ge=1)
     wechat_max_body: int = Field(default=65536, ge=1024)
     wechat_api_base: str = "https://api.weixin.qq.com"
+
+    # Outbox worker (`huifang worker`; inside the web process on SQLite, see bot/dispatch).
+    worker_poll_s: float = Field(default=1.0, gt=0, le=60)
+    worker_batch: int = Field(default=50, ge=1, le=1000)
+    worker_concurrency: int = Field(default=8, ge=1, le=100)  # recipients served at once
+    outbox_max_attempts: int = Field(default=6, ge=1, le=20)
+    # A row "sending" this long belongs to a dead worker and is taken again; keep it well
+    # above wechat_api_timeout_s × 4 (token fetch, send, refresh, resend).
+    outbox_stale_after_s: float = Field(default=300, ge=30)
+    in_process_worker: bool | None = None  # None: on with SQLite, off with PostgreSQL
+    wechat_rate_per_s: float = Field(default=20, gt=0, le=1000)  # API calls per account
+    wechat_api_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
     @property
     def engine(self) -> EngineConfig:

@@ -15,6 +15,7 @@ from flows.answers import parse_answer, parse_yes_no
 from flows.commands import Command, detect_command
 from flows.events import (
     AnswerRecorded,
+    Choice,
     ConsentDeclined,
     ConsentGiven,
     EscalationRequested,
@@ -27,7 +28,7 @@ from flows.events import (
     Step,
 )
 from flows.machine import CONSENT, DECLINED, END, TERMINAL, compile_flow, lifecycle_move
-from flows.schema import Flow, Question
+from flows.schema import NO, YES, Flow, Question
 
 STATE_VERSION = 1
 UNSUPPORTED_RAW = "[non-text message]"
@@ -103,11 +104,19 @@ def prompt(flow: Flow, state: dict[str, Any]) -> Step:
     return Step(state, [render.question_message(flow, flow.question(state["step"]), lang)])
 
 
+def _two_choices(flow: Flow, lang: str, first: str, second: str) -> tuple[Choice, ...]:
+    """Buttons for a yes/no prompt; typing "1"/"2" or the words works the same."""
+    return (
+        Choice(YES, 1, messages.text(flow, first, lang)),
+        Choice(NO, 2, messages.text(flow, second, lang)),
+    )
+
+
 def _consent_message(flow: Flow, lang: str) -> MessageSent:
     text = "\n".join(
         [flow.intro.get(lang), flow.consent.get(lang), messages.text(flow, "consent_hint", lang)]
     )
-    return MessageSent(text=text, kind="intro")
+    return MessageSent(text=text, kind="intro", choices=_two_choices(flow, lang, "consent_yes", "consent_no"))
 
 
 class _Turn:
@@ -127,6 +136,15 @@ class _Turn:
     # -- small helpers -------------------------------------------------------------------
     def say(self, key: str, kind: str = "notice", **values: object) -> None:
         self.events.append(MessageSent(messages.text(self.flow, key, self.lang, **values), kind=kind))  # type: ignore[arg-type]
+
+    def confirm(self, key: str, first: str, second: str) -> None:
+        self.events.append(
+            MessageSent(
+                messages.text(self.flow, key, self.lang),
+                kind="confirm",
+                choices=_two_choices(self.flow, self.lang, first, second),
+            )
+        )
 
     def lifecycle(self, trigger: str) -> None:
         self.s["lifecycle"] = lifecycle_move(self.s["lifecycle"], trigger)
@@ -155,26 +173,27 @@ class _Turn:
             self.say("already_done")
             return Step(self.s, self.events)
 
+        if self.s["pending"] == "stop":
+            return self.confirm_stop()
+        command = detect_command(self.raw) if self.input.kind != "unsupported" else None
+        if command is Command.STOP:
+            self.s["pending"] = "stop"
+            self.confirm("confirm_stop", "stop_yes", "stop_no")
+            return self.done()
+
+        # 退订 works at any time, even after a long silence; everything else expires first.
         silence = self.now - datetime.fromisoformat(self.s["last_seen"])
         if silence > self.config.expire_after:
             self.lifecycle("expire")
             self.events.append(SessionExpired())
             self.say("expired")
             return Step(self.s, self.events)
-
-        if self.s["pending"] == "stop":
-            return self.confirm_stop()
-        command = detect_command(self.raw) if self.input.kind != "unsupported" else None
-        if command is Command.STOP:
-            self.s["pending"] = "stop"
-            self.say("confirm_stop", kind="confirm")
-            return self.done()
         if self.s["pending"] == "resume":
             return self.confirm_resume(command)
 
         if lifecycle == "active" and silence > self.config.resume_after:
             self.s["pending"] = "resume"
-            self.say("welcome_back", kind="confirm")
+            self.confirm("welcome_back", "resume_continue", "resume_restart")
             return self.done()
 
         if command is Command.HELP:
@@ -252,6 +271,7 @@ class _Turn:
             self.say("skip_not_allowed", kind="hint")
             self.ask()
             return self.done()
+        self.s["attempts"].append(self.raw)
         self.events.append(AnswerRecorded(q.id, None, self.joined_raw(), parsed=True, skipped=True))
         self.s["answers"][q.id] = None
         return self.move_on()

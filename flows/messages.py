@@ -15,6 +15,12 @@ def _t(zh: str, en: str) -> I18nText:
 
 DEFAULTS: dict[str, I18nText] = {
     "consent_hint": _t("请回复“1”或“好的”开始，回复“2”或“不用了”结束。", 'Reply "1" or "yes" to begin, "2" or "no" to stop here.'),
+    "consent_yes": _t("好的", "Yes"),
+    "consent_no": _t("不用了", "No, thanks"),
+    "stop_yes": _t("确定退订", "Yes, unsubscribe"),
+    "stop_no": _t("继续答题", "No, continue"),
+    "resume_continue": _t("接着上次继续", "Continue where I left off"),
+    "resume_restart": _t("重新开始", "Start again"),
     "choose_one": _t("请回复一个数字，例如：1", "Reply with one number, e.g. 1"),
     "choose_many": _t("可以多选，例如：1、3", "You may choose several, e.g. 1, 3"),
     "choose_yes_no": _t("请回复“是”或“否”", 'Reply "yes" or "no"'),
