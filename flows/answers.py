@@ -213,13 +213,13 @@ def parse_number(text: str) -> float | None:
 _YES_WORDS = frozenset(
     """是 是的 对 对的 好 好的 嗯 嗯嗯 可以 行 愿意 同意 没问题 要 1 yes y ok okay sure 👍 👌 ✅
     有 当然 当然可以 肯定 好嘞 好滴 是滴 嗯呢 对头 没错 是啊 中 成
-    参加 愿意参加 同意参加 可以参加 我愿意 我同意 我可以 确定 确认 确定退订 开始
+    参加 愿意参加 同意参加 可以参加 我愿意 我同意 我可以 确定 确认 确定退订 开始 需要 解决了 已解决
     yep yeah yup agree ✔ ✓ ☑ 🙆 👏 ⭕""".split()
 ) | {"of course", "i agree", "yes please", "ok sure"}
 _NO_WORDS = frozenset(
     """否 不 不是 不要 不用 不行 不愿意 不同意 没有 算了 2 no n nope 👎 ❌
     不好 不可以 不了 不需要 不必 没 不对 拒绝 没兴趣 不想 别 没空
-    不参加 不想参加 不愿意参加 不同意参加 我不愿意 我不同意
+    不参加 不想参加 不愿意参加 不同意参加 我不愿意 我不同意 没解决 没有解决 未解决 还没解决
     nah ✖ ✗ ✘ 🙅 ⛔ 🚫""".split()
 ) | {"no thanks", "no thank you", "not really", "i don't", "i do not"}
 # Politeness around a yes or no: "好的，谢谢" is still a yes.

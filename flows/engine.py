@@ -150,14 +150,21 @@ class _Turn:
         self.s["lifecycle"] = lifecycle_move(self.s["lifecycle"], trigger)
 
     def question(self) -> Question:
-        return self.flow.question(self.s["step"])
+        return self.compiled.questions[self.s["step"]]
+
+    def prompt(self, q: Question) -> MessageSent:
+        key = (q.id, self.lang)
+        msg = self.compiled.prompts.get(key)
+        if msg is None:
+            msg = self.compiled.prompts[key] = render.question_message(self.flow, q, self.lang)
+        return msg
 
     def ask(self) -> None:
         """Say the current step's question (or the consent question) again."""
         if self.s["step"] == CONSENT:
             self.events.append(_consent_message(self.flow, self.lang))
         else:
-            self.events.append(render.question_message(self.flow, self.question(), self.lang))
+            self.events.append(self.prompt(self.question()))
 
     def done(self) -> Step:
         if self.s["lifecycle"] not in TERMINAL:
@@ -249,7 +256,7 @@ class _Turn:
         if agreed is None:
             self.s["misses"] += 1
             if self.s["misses"] < self.config.max_misses:
-                self.say("not_understood", kind="hint")
+                self.say("unsupported" if self.input.kind == "unsupported" else "not_understood", kind="hint")
                 self.ask()
                 return self.done()
             agreed = False  # never loop: three unclear replies close the invitation politely
@@ -351,7 +358,7 @@ class _Turn:
                 self.ask()
                 return
             q = self.question()
-            self.events.append(render.question_message(self.flow, q, self.lang))
+            self.events.append(self.prompt(q))
             if q.type != "info":
                 return
             self.s["step"] = self.compiled.advance(step, self.s["answers"])

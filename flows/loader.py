@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+import re
 from typing import Any
 
 import yaml
@@ -48,6 +49,20 @@ class Source:
         return self.lines.get("", 1)
 
 
+class FlowYamlLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false. Under YAML 1.1 `yes`, `no`, `on`, `No` become
+    booleans, and a flow says `any_of: [yes]` or `en: No` far more often than it means one."""
+
+
+FlowYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+FlowYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 class FlowFileError(Exception):
     def __init__(self, errors: list[FlowError]):
         self.errors = errors
@@ -64,17 +79,17 @@ def _build(
     node: yaml.Node, path: str, src: Source, errors: list[FlowError], loader: yaml.SafeLoader
 ) -> Any:
     src.lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
-        # An alias makes a node appear twice; nested aliases expand exponentially
-        # ("billion laughs"), and a flow file has no need of them.
-        if id(node) in src.seen_nodes:
-            raise yaml.constructor.ConstructorError(
-                None, None, "anchors and aliases (&, *) are not allowed", node.start_mark
-            )
-        src.seen_nodes.add(id(node))
+    # An alias makes a node appear twice; nested aliases expand exponentially ("billion
+    # laughs"), and a flow file has no need of them: each text is written where it is used.
+    if id(node) in src.seen_nodes:
+        raise yaml.constructor.ConstructorError(
+            None, None, "anchors and aliases (&, *) are not allowed", node.start_mark
+        )
+    src.seen_nodes.add(id(node))
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            src.seen_nodes.add(id(key_node))
             key = _scalar(key_node, loader)
             child = _join(path, str(key))
             if key in out:
@@ -108,7 +123,7 @@ def read_source(name: str, text: str) -> tuple[Source, list[FlowError]]:
     if len(text.encode("utf-8")) > MAX_FLOW_BYTES:
         return src, [FlowError(name, None, "", f"larger than {MAX_FLOW_BYTES // 1024} KiB")]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=FlowYamlLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
@@ -116,7 +131,7 @@ def read_source(name: str, text: str) -> tuple[Source, list[FlowError]]:
         return src, [FlowError(name, line, "", f"not valid YAML/JSON: {problem}")]
     if node is None:
         return src, [FlowError(name, 1, "", "the file is empty")]
-    loader = yaml.SafeLoader("")
+    loader = FlowYamlLoader("")
     try:
         src.data = _build(node, "", src, errors, loader)
     except yaml.YAMLError as exc:
@@ -127,6 +142,29 @@ def read_source(name: str, text: str) -> tuple[Source, list[FlowError]]:
     if not isinstance(src.data, dict):
         errors.append(FlowError(name, 1, "", "a flow file must be a mapping (id, version, …)"))
     return src, errors
+
+
+_SHAPES = {"str": str, "constrained-str": str, "int": int, "float": float, "bool": bool}
+
+
+def _wrong_member(data: Any, loc: tuple[Any, ...]) -> bool:
+    """True for the error of a union member the value plainly is not (`next` given as a
+    list also fails as a string; saying so only hides the real problem)."""
+    here = data
+    for part in loc:
+        if isinstance(part, str) and _is_union_tag(part):
+            if part.startswith("list["):
+                return not isinstance(here, list)
+            if part in _SHAPES:
+                return not isinstance(here, _SHAPES[part])
+            return isinstance(here, list | str)  # a model member, given a list or a string
+        if isinstance(part, int) and isinstance(here, list) and 0 <= part < len(here):
+            here = here[part]
+        elif isinstance(part, str) and isinstance(here, dict) and part in here:
+            here = here[part]
+        else:
+            return False
+    return False
 
 
 def _loc_to_path(data: Any, loc: tuple[Any, ...]) -> str:
@@ -143,7 +181,7 @@ def _loc_to_path(data: Any, loc: tuple[Any, ...]) -> str:
 
 
 def _is_union_tag(part: str) -> bool:
-    return "[" in part or part in {"str", "int", "float", "bool", "function-after"} or part[:1].isupper()
+    return "[" in part or part in _SHAPES or part == "function-after" or part[:1].isupper()
 
 
 def _message(err: dict[str, Any], path: str) -> str:
@@ -163,6 +201,8 @@ def validate_source(src: Source) -> tuple[Flow | None, list[FlowError]]:
         errors = []
         seen: set[tuple[str, str]] = set()
         for err in exc.errors():
+            if _wrong_member(src.data, tuple(err["loc"])):
+                continue
             path = _loc_to_path(src.data, tuple(err["loc"]))
             msg = _message(err, path)
             if (path, msg) in seen:  # union members report the same problem twice

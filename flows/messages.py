@@ -55,7 +55,7 @@ DEFAULTS: dict[str, I18nText] = {
         "Welcome back! Your survey is not finished yet.\n1. Continue where you left off\n2. Start again",
     ),
     "restarted": _t("好的，我们从头开始。", "All right, let's start from the beginning."),
-    "already_done": _t("您已经完成了这次回访，谢谢！如有其他问题，请直接留言。", "You have already completed this survey, thank you! Leave a message if there is anything else."),
+    "already_done": _t("本次回访已经结束，谢谢您！如有其他问题，请直接留言。", "This follow-up has ended, thank you! Leave a message if there is anything else."),
     "expired": _t("上次的问卷已经过期，我们重新开始。", "Your previous survey has expired; let's start a new one."),
 }
 
