@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
+from bot.channels.wechat.route import wechat_router
+from bot.dispatch.worker import InProcessWorker, wants_in_process_worker
 from bot.runtime import Runtime
 from bot.services import prepare
 from bot.settings import Settings
@@ -31,7 +33,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.settings = settings
             app.state.db = db
             app.state.runtime = Runtime(db, settings.engine)
-            yield
+            # Embedded default: the outbox is sent from inside this process (one writer).
+            worker = InProcessWorker(settings, db) if wants_in_process_worker(settings, db) else None
+            try:
+                yield
+            finally:
+                if worker is not None:
+                    await worker.stop()
         finally:
             await db.dispose()
 
@@ -47,4 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return RedirectResponse("/simulator")
 
     app.include_router(simulator.router)
+    if settings.telegram_bots:
+        from bot.channels.telegram.webhook import telegram_router
+
+        app.include_router(telegram_router(lambda: app.state.runtime, settings))
+    app.include_router(wechat_router(settings))
     return app

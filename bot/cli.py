@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from bot.channels.wechat.cli import wechat
 from bot.settings import Settings
 from flows.loader import FlowFileError, load_path
 
@@ -32,6 +33,26 @@ def serve(host: str | None, port: int | None) -> None:
         port=port or settings.port,
         log_level="info",
     )
+
+
+@main.command(help="发送队列 Send queued messages (outbox) until SIGTERM/SIGINT; run several on PostgreSQL.")
+def worker() -> None:
+    import logging
+
+    from bot.dispatch.worker import run_until_signalled
+    from storage.migrate import upgrade_async
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs every request URL at INFO, and WeChat's carry the access_token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = Settings()
+
+    async def run() -> None:
+        if settings.auto_migrate:
+            await upgrade_async(settings.database_url)
+        await run_until_signalled(settings)
+
+    asyncio.run(run())
 
 
 @main.command(help="在终端里答一份问卷 Take a survey in the terminal.")
@@ -129,6 +150,16 @@ def db_upgrade() -> None:
     upgrade(settings.database_url)
     click.echo("database is up to date 数据库已是最新")
 
+
+@main.command("telegram-poll", help="长轮询接收 Telegram 消息 Poll Telegram for updates (no public URL needed).")
+@click.option("--bot", "bot_name", default=None, help="Bot name from HUIFANG_TELEGRAM_BOTS (needed if several).")
+def telegram_poll(bot_name: str | None) -> None:
+    from bot.channels.telegram.polling import run_polling
+
+    sys.exit(asyncio.run(run_polling(Settings(), bot_name)))
+
+
+main.add_command(wechat)
 
 if __name__ == "__main__":
     main()

@@ -9,8 +9,11 @@ from storage.models.flow import Flow
 from storage.models.flow_version import FlowVersion, ImmutableFlowVersion
 from storage.models.inbound_message import InboundMessage
 from storage.models.organisation import Organisation
+from storage.models.outbox_message import OutboxMessage
 from storage.models.respondent import Respondent
 from storage.models.survey_session import SurveySession
+from storage.models.wechat_account import WeChatAccount
+from storage.models.wechat_scene import WeChatScene
 
 __all__ = [
     "Answer",
@@ -24,4 +27,6 @@ __all__ = [
     "Organisation",
     "Respondent",
     "SurveySession",
+    "WeChatAccount",
+    "WeChatScene",
 ]

@@ -1,0 +1,144 @@
+"""Duplicates and quick successive messages, on one app process and on two; the reply budget."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import select
+
+from storage.locks import lock_respondent
+from storage.models import InboundMessage, OutboxMessage
+from tests.channels.wechat.wechat_app import (
+    ACCOUNT,
+    Follower,
+    WeChatApp,
+    read_reply,
+    running_app,
+    settings_for,
+)
+
+OVERALL = "您对红十字会的救助项目，总体评价怎么样？"
+MAIN_PROBLEM = "您觉得现在的救助项目，最主要的问题是什么？"
+
+
+async def at_first_question(who: Follower) -> None:
+    await who.send(who.event("subscribe", "qrscene_c:humanitarian_aid"), twice=False)
+    assert OVERALL in await who.say("好的", twice=False)
+
+
+async def test_concurrent_duplicates_are_recorded_once_with_one_reply(pg_url: str, redis_url: str) -> None:
+    async with running_app(settings_for(pg_url, redis_url)) as wx:
+        who = Follower(wx, "o-dup")
+        await at_first_question(who)
+        inbound_before = await wx.count(InboundMessage)
+        request = who.text("非常好")
+        responses = await asyncio.gather(*(who.post(request) for _ in range(6)))
+        replies = {read_reply(r) for r in responses}
+        assert len(replies) == 1 and MAIN_PROBLEM in replies.pop()
+        assert await wx.count(InboundMessage) == inbound_before + 1
+        assert await wx.answers(who.openid) == {"overall": "very_good"}
+
+
+async def test_two_messages_at_once_cannot_both_answer_the_same_question(db_url: str, redis_url: str) -> None:
+    async with running_app(settings_for(db_url, redis_url)) as wx:
+        who = Follower(wx, "o-quick")
+        await at_first_question(who)
+        # "1" and "2" are both valid for this question and the next: whichever is handled
+        # first answers the rating, the other the main problem — never both the rating.
+        first, second = await asyncio.gather(who.post(who.text("1")), who.post(who.text("2")))
+        replies = sorted([read_reply(first) or "", read_reply(second) or ""])
+        assert sum(MAIN_PROBLEM in r for r in replies) == 1
+        assert await wx.answers(who.openid) in (
+            {"overall": "very_good", "main_problem": "application_too_complex"},
+            {"overall": "good", "main_problem": "standard_too_low"},
+        )
+
+
+async def test_the_same_message_on_two_app_processes_is_recorded_once(pg_url: str, redis_url: str) -> None:
+    settings = settings_for(pg_url, redis_url)
+    async with running_app(settings) as one, running_app(settings, account=False) as two:
+        assert one.db is not two.db  # separate engines and pools, as two processes have
+        who_on_one, who_on_two = Follower(one, "o-two-procs"), Follower(two, "o-two-procs")
+        await at_first_question(who_on_one)
+        for text in ("很满意", "没问题", "不需要"):
+            request = who_on_one.text(text)
+            a, b = await asyncio.gather(who_on_one.post(request), who_on_two.post(request))
+            assert read_reply(a) == read_reply(b)
+        # Three messages, each delivered to both processes at once: each recorded once.
+        assert await two.answers(who_on_two.openid) == {
+            "overall": "very_good", "main_problem": "none", "other_services": ["not_needed"],
+        }  # fmt: skip
+        assert await one.count(InboundMessage) == 2 + 3
+
+
+@asynccontextmanager
+async def respondent_busy(wx: WeChatApp, openid: str) -> AsyncIterator[None]:
+    """Keep the respondent's lock (PostgreSQL) or the writer (SQLite) busy meanwhile, as a
+    slow earlier message would."""
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with wx.db.transaction() as s:
+            await lock_respondent(s, f"wechat:{ACCOUNT}:{openid}")
+            held.set()
+            await release.wait()
+
+    task = asyncio.create_task(hold())
+    await held.wait()
+    try:
+        yield
+    finally:
+        release.set()
+        await task
+
+
+async def outbox_rows(wx: WeChatApp, *, wait_s: float = 5.0) -> list[OutboxMessage]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        async with wx.db.transaction() as s:
+            rows = list(await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        if rows or loop.time() > deadline:
+            return rows
+        await asyncio.sleep(0.02)
+
+
+async def test_past_the_budget_success_now_and_the_reply_goes_to_the_outbox(db_url: str, redis_url: str) -> None:
+    async with running_app(settings_for(db_url, redis_url, wechat_reply_budget_s=0.2)) as wx:
+        who = Follower(wx, "o-slow")
+        await at_first_question(who)
+        request = who.text("好")
+        async with respondent_busy(wx, who.openid):
+            started = asyncio.get_running_loop().time()
+            response = await who.post(request)
+            assert response.text == "success"
+            assert asyncio.get_running_loop().time() - started < 2.0
+        [row] = await outbox_rows(wx)
+        assert row.kind == "reply" and row.channel == "wechat" and row.account == ACCOUNT
+        assert row.external_id == who.openid and row.status == "pending"
+        assert row.text.startswith(MAIN_PROBLEM)
+        person = await wx.respondent(who.openid)
+        assert row.respondent_id == person.id
+        async with wx.db.transaction() as s:
+            [key] = (await s.scalars(select(InboundMessage.delivery_key).where(InboundMessage.text == "好"))).all()
+        assert row.dedup_key == f"reply:{key}"
+        assert await wx.answers(who.openid) == {"overall": "good"}
+
+        # A redelivery now gets the stored reply passively and queues nothing more.
+        assert read_reply(await who.post(request)) == row.text
+        assert len(await outbox_rows(wx)) == 1
+
+
+async def test_a_tiny_budget_still_records_once_and_queues_the_reply_once(pg_url: str, redis_url: str) -> None:
+    async with running_app(settings_for(pg_url, redis_url, wechat_reply_budget_s=0.001)) as wx:
+        who = Follower(wx, "o-tiny")
+        request = who.event("subscribe", "qrscene_c:humanitarian_aid")
+        responses = await asyncio.gather(*(who.post(request) for _ in range(3)))
+        assert {r.text for r in responses} == {"success"}
+        [row] = await outbox_rows(wx)
+        await asyncio.sleep(0.2)  # the duplicates' late replies have had their chance
+        [row] = await outbox_rows(wx)
+        assert "您愿意回答几个简短的问题吗？" in row.text
+        assert await wx.count(InboundMessage) == 1
