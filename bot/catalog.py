@@ -55,8 +55,11 @@ class Catalog:
 
 
 class FlowCache:
+    """Parsed flows by version id, for the process's life: versions never change."""
+
     def __init__(self) -> None:
         self._by_version: dict[int, Flow] = {}
+        self._catalog: tuple[tuple[int, ...], Catalog] | None = None
 
     def get(self, version_id: int, definition: dict) -> Flow:
         flow = self._by_version.get(version_id)
@@ -64,8 +67,22 @@ class FlowCache:
             flow = self._by_version[version_id] = Flow.model_validate(definition)
         return flow
 
+    async def load(self, repo: FlowRepository, version_id: int) -> Flow:
+        flow = self._by_version.get(version_id)
+        if flow is None:
+            definition = await repo.definition(version_id)
+            if definition is None:
+                raise LookupError(f"no flow version {version_id}")
+            flow = self.get(version_id, definition)
+        return flow
+
     async def catalog(self, repo: FlowRepository) -> Catalog:
-        versions = await repo.list_latest()
-        items = [(v.id, self.get(v.id, v.definition)) for v in versions]
+        # One small query says which versions are latest; definitions load only when new.
+        ids = tuple(await repo.latest_ids())
+        if self._catalog is not None and self._catalog[0] == ids:
+            return self._catalog[1]
+        items = [(vid, await self.load(repo, vid)) for vid in ids]
         items.sort(key=lambda item: (item[1].category.order, item[1].category.code))
-        return Catalog(tuple(items))
+        catalog = Catalog(tuple(items))
+        self._catalog = (ids, catalog)
+        return catalog

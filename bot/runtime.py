@@ -34,6 +34,12 @@ from storage.repositories.sessions import SessionRepository
 # return None to let the survey turn run, or answer the message itself with its messages.
 BeforeTurn = Callable[[AsyncSession, Inbound], Awaitable[list[OutMessage] | None]]
 
+# A channel's step after the turn, in the same transaction, with the reply and the respondent
+# (None when there is none yet): it may write what must commit with the turn or not at all,
+# e.g. the reply's outbox rows, so a committed answer always has its reply kept. Not run for
+# a redelivery (the first delivery ran it); if it raises, the whole turn rolls back.
+AfterTurn = Callable[[AsyncSession, Inbound, Reply, Any], Awaitable[None]]
+
 
 class Runtime:
     def __init__(self, db: Database, config: EngineConfig | None = None):
@@ -41,7 +47,13 @@ class Runtime:
         self.config = config or engine.DEFAULT_CONFIG
         self.flows = FlowCache()
 
-    async def handle(self, inbound: Inbound, *, before_turn: BeforeTurn | None = None) -> Reply:
+    async def handle(
+        self,
+        inbound: Inbound,
+        *,
+        before_turn: BeforeTurn | None = None,
+        after_turn: AfterTurn | None = None,
+    ) -> Reply:
         async with self.db.transaction() as s:
             inbox = InboundRepository(s)
             message_id = await inbox.claim(
@@ -71,6 +83,8 @@ class Runtime:
                 respondent_id=respondent.id if respondent is not None else None,
                 at=inbound.at,
             )
+            if after_turn is not None:
+                await after_turn(s, inbound, reply, respondent)
             return reply
 
     async def _stored_reply(self, inbox: InboundRepository, key: str) -> Reply:
@@ -145,8 +159,7 @@ class Runtime:
         return await self._apply(s, respondent, session, step, inbound)
 
     async def _resume(self, s: AsyncSession, respondent: Any, session: Any, inbound: Inbound, message: Input) -> list[OutMessage]:
-        version = await FlowRepository(s).get_version(session.flow_version_id)
-        flow = self.flows.get(version.id, version.definition)
+        flow = await self.flows.load(FlowRepository(s), session.flow_version_id)
         if inbound.kind == "start":
             # A start event (subscribe, scan, menu) in the middle of a survey: ask again.
             step = engine.prompt(flow, session.state)
@@ -154,7 +167,7 @@ class Runtime:
             step = engine.resume(flow, session.state, message, inbound.at, self.config)
         out = await self._apply(s, respondent, session, step, inbound)
         if step.state["lifecycle"] == "expired":
-            found = (version.id, flow)
+            found = (session.flow_version_id, flow)
             latest = await FlowRepository(s).latest_for_category(flow.category.code)
             if latest is not None:
                 found = (latest.id, self.flows.get(latest.id, latest.definition))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import Row, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialects import upsert_insert
@@ -26,7 +26,7 @@ class AnswerRepository:
         parsed: bool,
         skipped: bool,
         at: datetime,
-    ) -> Answer:
+    ) -> Row[Any]:
         """Record the answer to a question, replacing an earlier one (after RESTART).
 
         The value, parsed and skipped flags are replaced; the raw text is appended to what
@@ -35,7 +35,8 @@ class AnswerRepository:
         One INSERT … ON CONFLICT DO UPDATE, so it is safe even without the respondent lock.
         """
         raw = raw or ""
-        insert = upsert_insert(self.session, Answer).values(
+        table = Answer.__table__  # the table, not the entity: no ORM bulk machinery per answer
+        insert = upsert_insert(self.session, table).values(
             session_id=session_id,
             question_id=question_id,
             value=value,
@@ -54,16 +55,14 @@ class AnswerRepository:
         }
         if raw:
             changes["raw_text"] = case(
-                (Answer.raw_text == "", new.raw_text),
-                else_=Answer.raw_text + RAW_SEPARATOR + new.raw_text,
+                (table.c.raw_text == "", new.raw_text),
+                else_=table.c.raw_text + RAW_SEPARATOR + new.raw_text,
             )
         statement = insert.on_conflict_do_update(
             index_elements=["session_id", "question_id"], set_=changes
-        ).returning(Answer)
-        result = await self.session.scalars(
-            statement, execution_options={"populate_existing": True}
-        )
-        return result.one()
+        ).returning(*table.c)
+        # A row with the answer's columns as attributes (id, value, raw_text, …).
+        return (await self.session.execute(statement)).one()
 
     async def for_session(self, session_id: int) -> list[Answer]:
         """In the order the questions were first answered."""

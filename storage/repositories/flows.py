@@ -144,6 +144,29 @@ class FlowRepository:
         )
         return list(rows)
 
+    async def latest_ids(self) -> list[int]:
+        """Ids of the latest version of every flow: what `list_latest` returns, without the
+        definitions, for callers that keep parsed flows by version id."""
+        newest = (
+            select(FlowVersion.flow_id, func.max(FlowVersion.version).label("version"))
+            .group_by(FlowVersion.flow_id)
+            .subquery()
+        )
+        rows = await self.session.scalars(
+            select(FlowVersion.id)
+            .join(
+                newest,
+                (FlowVersion.flow_id == newest.c.flow_id) & (FlowVersion.version == newest.c.version),
+            )
+            .order_by(FlowVersion.id)
+        )
+        return list(rows)
+
+    async def definition(self, version_id: int) -> dict[str, Any] | None:
+        return await self.session.scalar(
+            select(FlowVersion.definition).where(FlowVersion.id == version_id)
+        )
+
     async def versions(self, code: str) -> list[FlowVersion]:
         """Every version of the flow, oldest first (empty for an unknown code)."""
         rows = await self.session.scalars(

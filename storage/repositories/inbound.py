@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialects import upsert_insert
@@ -69,14 +69,17 @@ class InboundRepository:
         *,
         respondent_id: int | None,
         at: datetime,
-    ) -> InboundMessage:
+    ) -> None:
         """Store the reply given to this delivery, so a redelivery gets the same reply."""
         if not isinstance(reply, dict):
             raise TypeError(f"reply must be a dict, got {type(reply).__name__}")
-        message = await self.session.get(InboundMessage, message_id)
-        if message is None:
+        # One UPDATE, no load: this runs for every message on the webhook's path.
+        table = InboundMessage.__table__
+        updated = await self.session.execute(
+            update(table)
+            .where(table.c.id == message_id)
+            .values(reply=reply, respondent_id=respondent_id, processed_at=at)
+            .returning(table.c.id)
+        )
+        if updated.scalar_one_or_none() is None:
             raise LookupError(f"no inbound message with id {message_id}")
-        message.reply = reply
-        message.respondent_id = respondent_id
-        message.processed_at = at
-        return message

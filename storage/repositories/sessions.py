@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import SurveySession
 from storage.models.survey_session import ENDED_STATUSES, OPEN_STATUSES, STATUSES
@@ -83,16 +83,17 @@ class SessionRepository:
         """Store the engine's new state. `inbound`: this change answers a message from the
         respondent (the 48-hour WeChat window counts from it)."""
         _check(status, state)
-        survey.state = state
-        # The engine may return the same dict it was given, changed in place; plain JSON
-        # columns do not track in-place changes, so say it changed.
-        flag_modified(survey, "state")
-        survey.status = status
-        survey.updated_at = now
+        values: dict[str, Any] = {"state": state, "status": status, "updated_at": now}
         if inbound:
-            survey.last_inbound_at = now
+            values["last_inbound_at"] = now
         if status in ENDED_STATUSES and survey.ended_at is None:
-            survey.ended_at = now
+            values["ended_at"] = now
+        # One UPDATE instead of a unit-of-work flush (this runs for every message); the
+        # object is brought up to date without being marked dirty.
+        table = SurveySession.__table__
+        await self.session.execute(update(table).where(table.c.id == survey.id).values(**values))
+        for key, value in values.items():
+            set_committed_value(survey, key, value)
 
     async def list_for_respondent(self, respondent_id: int) -> list[SurveySession]:
         """Newest first."""
