@@ -106,6 +106,9 @@ class Runtime:
                     await self._end(s, respondent, open_session, inbound, "unreachable")
             return respondent, []
 
+        if respondent is not None and respondent.unreachable_at is not None:
+            # They wrote to us (followed again, unblocked the bot): they can be reached.
+            await people.clear_unreachable(respondent, at=inbound.at)
         if respondent is not None and respondent.opted_out_at is not None and inbound.kind != "start":
             return respondent, []  # 退订 means silence, whatever they send
 

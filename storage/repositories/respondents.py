@@ -128,6 +128,12 @@ class RespondentRepository:
         respondent.opted_out_at = None
         respondent.updated_at = at
 
+    async def clear_unreachable(self, respondent: Respondent, *, at: datetime) -> None:
+        """The respondent wrote to us again (e.g. followed the account again): reachable."""
+        respondent.unreachable_at = None
+        respondent.unreachable_reason = None
+        respondent.updated_at = at
+
     async def mark_unreachable(self, respondent: Respondent, *, at: datetime, reason: str) -> None:
         respondent.unreachable_at = at
         respondent.unreachable_reason = reason

@@ -203,3 +203,18 @@ async def test_two_messages_at_once_answer_one_question_each(pg_url: str) -> Non
         assert await _count(runtime, Answer) == 2
     finally:
         await db.dispose()
+
+
+async def test_leaving_closes_the_survey_and_coming_back_makes_them_reachable(runtime: Runtime) -> None:
+    chat = Chat(runtime, "comes-back", channel="wechat", account="sc")
+    await chat.start("volunteer")
+    await chat.say("好的")
+    gone = await chat.send_inbound(chat.inbound("unreachable"))
+    assert gone.messages == ()
+    person = await _person(runtime, chat)
+    assert person is not None and person.unreachable_at is not None
+    assert (await _sessions(runtime, chat))[0].status == "expired"
+    back = await chat.send_inbound(chat.inbound("start", payload="volunteer"))
+    person = await _person(runtime, chat)
+    assert person is not None and person.unreachable_at is None
+    assert "愿意" in back.text  # a fresh invitation to the same survey
