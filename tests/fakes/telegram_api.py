@@ -11,8 +11,8 @@
 It keeps the parts of Telegram the bot depends on: tokens (401 otherwise), messages per chat
 with increasing ids and their current inline keyboards (editMessageReplyMarkup changes them,
 refuses an unchanged one with "message is not modified"), callback queries that can be
-answered once, getUpdates with offsets and long polling, blocked chats (403), errors injected
-per method, and every call recorded in order. Requests are read the way aiogram sends them
+answered once, getUpdates with offsets and long polling, blocked chats (403), errors and lost
+requests injected per method, and every call recorded in order. Requests are read the way aiogram sends them
 (multipart form fields, objects as JSON) and also as JSON bodies or query strings.
 """
 
@@ -53,6 +53,7 @@ class _Injected:
     error_code: int
     description: str
     retry_after: int | None = None
+    stall_s: float = 0.0  # answer only after this long (a client with a shorter timeout gives up)
 
 
 class TelegramError(Exception):
@@ -209,6 +210,13 @@ class FakeTelegramApi:
         """The next `times` calls of `method` fail with this error (after the token check)."""
         self._injected[method].extend(_Injected(error_code, description, retry_after) for _ in range(times))
 
+    def stall_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next `times` calls of `method` are lost on the way: nothing is done, and only
+        after `seconds` comes a 504 (a client that waits less sees no answer at all)."""
+        self._injected[method].extend(
+            _Injected(504, "Gateway Timeout", stall_s=seconds) for _ in range(times)
+        )
+
     # --- inspection -------------------------------------------------------------------
 
     def calls_to(self, method: str) -> list[RecordedCall]:
@@ -243,6 +251,8 @@ class FakeTelegramApi:
         injected = self._injected.get(method)
         if injected:
             e = injected.popleft()
+            if e.stall_s:
+                await asyncio.sleep(e.stall_s)
             return _error(e.error_code, e.description, e.retry_after)
         try:
             result = await handler(params)

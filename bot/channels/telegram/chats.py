@@ -52,6 +52,11 @@ class Chats:
         while len(self._keyboards) > self._remember:
             self._keyboards.popitem(last=False)
 
+    def forget(self, key: ChatKey) -> None:
+        """Another process (the outbox worker) sends this chat's next messages: which keyboard
+        is live is no longer known here, so every press is accepted, as after a restart."""
+        self._keyboards.pop(key, None)
+
     def retire_keyboard(self, key: ChatKey) -> int | None:
         """The live keyboard's message id, now marked as passed; None when there is none."""
         kb = self._keyboards.get(key)

@@ -1,8 +1,14 @@
-"""Saying the reply on Telegram, after the runtime's transaction committed.
+"""After the commit: answer the press, then send the reply's outbox rows at once (eager send).
 
-Nothing here raises: a failure is logged and the rest of that reply is dropped (sending
-message 3 without message 2 would confuse). Guaranteed delivery needs the outbox that comes
-with the WeChat dispatcher; until then a failed send is lost and the log says so.
+The rows were written in the turn's transaction and claimed for this send (outbox.py). Each
+is marked "sent" as soon as Telegram answered ok; a row that could not go (no answer, 5xx,
+flood control, an operator problem) goes back to "pending", with the rows after it, and the
+dispatcher's Telegram sender sends them later, in order. A chat that blocked the bot (403)
+has its rows marked unreachable and its respondent too. Nothing here raises: a failure to
+record an outcome is logged and the row is reclaimed by a worker after the outbox's
+stale_after (it may then go twice, never not at all).
+
+Answering a press and editing keyboards are not kept: they only matter in the moment.
 """
 
 from __future__ import annotations
@@ -10,26 +16,40 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.types import InlineKeyboardMarkup
 
-from bot.channels.base import OutMessage, Reply
+from bot.channels.base import Reply
 from bot.channels.telegram.chats import ChatKey, Chats
-from bot.channels.telegram.keyboards import keyboard_for, label_of, toggled, ticked_numbers
+from bot.channels.telegram.keyboards import label_of, toggled, ticked_numbers
+from bot.channels.telegram.outbox import Kept, KeptRow, earlier_unsent, mark_respondent_gone
 from bot.channels.telegram.parse import Parsed
+from bot.channels.telegram.sending import OUT_OF_TIME, REQUEST_TIMEOUT_S, WAITING, Sent, send_row
 from bot.channels.telegram.texts import say
+from bot.dispatch.dispatcher import backoff
+from storage.db import Database
+from storage.repositories.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-MAX_TEXT = 4096  # Telegram's limit per message, in characters
-MAX_RETRY_AFTER_S = 10.0  # flood control: wait this long at most, once, then give up
+MAX_RETRY_AFTER_S = 10.0  # flood control on a press's answer: wait this long at most, once
+# The eager send starts no call later than this after its claim (waiting for the chat's
+# turn included) and leaves the rest to the worker. With each call capped at
+# REQUEST_TIMEOUT_S it is over well before the claim could be taken as stale (≥ 30 s).
+EAGER_BUDGET = timedelta(seconds=15)
+VIA = "eager"  # outbox `via` of rows sent right after the commit; the worker's say "bot"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -40,24 +60,30 @@ class Delivery:
     reply: Reply | None
     chats: Chats
     stale: bool = False  # a press on a keyboard whose question has passed
+    db: Database | None = None  # where the kept rows are; None only when there are none
+    kept: Kept = field(default_factory=Kept)
+    clock: Callable[[], datetime] = utcnow
 
     async def __call__(self) -> None:
         if self.reply is not None and self.reply.duplicate:
-            return  # the first delivery of this update answered the press and sent the reply
-        try:
-            if self.parsed.press is not None:
+            return  # the first delivery of this update answered the press and kept the reply
+        if self.parsed.press is not None:
+            try:
                 await self._answer_press()
-            if self.reply is not None and self.parsed.chat_id is not None:
-                messages = [m for m in self.reply.messages if m.text.strip()]
-                if messages:
-                    async with self.chats.turn(self._key):
-                        await self._send(messages)
-        except TelegramForbiddenError as e:
-            # They blocked the bot; Telegram's my_chat_member update marks them unreachable.
-            log.warning("telegram %s: chat %s refuses messages: %s", self.account, self.parsed.chat_id, e.message)
+            except Exception:
+                log.exception("telegram %s: press in update %s not answered", self.account, self.parsed.update_id)
+        if not self.kept.rows or self.parsed.chat_id is None:
+            return
+        if not self.kept.eager:
+            self.chats.forget(self._key)  # the worker sends them, after earlier ones
+            return
+        try:
+            async with self.chats.turn(self._key):
+                await self._send_kept(list(self.kept.rows))
         except Exception:
             log.exception(
-                "telegram %s: reply to update %s for chat %s not fully sent",
+                "telegram %s: reply to update %s for chat %s not fully sent; the outbox keeps "
+                "the rest (a worker takes it after stale_after)",
                 self.account, self.parsed.update_id, self.parsed.chat_id,
             )
 
@@ -104,22 +130,86 @@ class Delivery:
             async with self.chats.turn(self._key):
                 await self._edit_keyboard(chat_id, press.message_id, new_markup)
 
-    async def _send(self, messages: list[OutMessage]) -> None:
-        chat_id = self._key[1]
+    async def _send_kept(self, rows: list[KeptRow]) -> None:
+        key, chat = self._key, str(self._key[1])
+        if self.kept.after_earlier:
+            # Checked again now that this chat's turn is ours: an earlier reply may have
+            # failed meanwhile, or a worker may be sending an earlier row right now.
+            assert self.db is not None
+            async with self.db.transaction() as s:
+                due = await earlier_unsent(s, self.account, chat, rows[0].id)
+            if due is not None:
+                await self._release(rows, WAITING, "waiting for an earlier message to this chat", max(due, self.clock()))
+                return
+        assert self.kept.claimed_at is not None
+        deadline = self.kept.claimed_at + EAGER_BUDGET
         # The question moves on: take the buttons off the previous one, so an old button
         # cannot answer the new question.
-        if (old := self.chats.retire_keyboard(self._key)) is not None:
-            await self._remove_keyboard(chat_id, old)
-        for m in messages:
-            markup = keyboard_for(m, self.parsed.lang)
-            parts = _split(m.text)
-            for i, part in enumerate(parts):
-                last = i == len(parts) - 1
-                sent: Message = await _call(
-                    partial(self.bot.send_message, chat_id=chat_id, text=part, reply_markup=markup if last else None)
+        if (old := self.chats.retire_keyboard(key)) is not None and self.clock() < deadline:
+            try:
+                await self.bot.edit_message_reply_markup(
+                    chat_id=key[1], message_id=old, reply_markup=None, request_timeout=REQUEST_TIMEOUT_S
                 )
-                if last and markup is not None:
-                    self.chats.keyboard_sent(self._key, sent.message_id)
+            except Exception as e:  # noqa: BLE001 — the reply matters more; its send will tell
+                log.info("telegram %s: old keyboard in chat %s not removed: %s", self.account, key[1], e)
+        for i, row in enumerate(rows):
+            if self.clock() > deadline:
+                await self._release(rows[i:], OUT_OF_TIME, "eager send ran out of time", self.clock())
+                return
+            sent = await send_row(self.bot, chat, row.text, row.template_data, fallback_lang=self.parsed.lang)
+            now = self.clock()
+            if sent.result.ok:
+                if sent.has_keyboard and sent.message_id is not None:
+                    self.chats.keyboard_sent(key, sent.message_id)
+                await self._settle(lambda outbox: outbox.mark_sent(row.id, via=VIA, now=now))
+                continue
+            if sent.gone is not None:
+                await self._gone(rows[i:], sent, now)
+                return
+            if sent.result.permanent:
+                reason = f"{sent.result.reason}: {sent.result.errmsg}"
+                log.warning("telegram %s: message to chat %s failed: %s", self.account, chat, reason)
+                await self._settle(
+                    lambda outbox: outbox.mark_failed(row.id, errcode=sent.result.errcode, reason=reason)
+                )
+                continue  # that message will never go; holding back the next ones helps nobody
+            wait = timedelta(seconds=sent.retry_after) if sent.retry_after else backoff(1)
+            log.warning(
+                "telegram %s: message to chat %s not sent (%s %s); the outbox retries it",
+                self.account, chat, sent.result.errcode, sent.result.errmsg,
+            )
+            await self._release(rows[i:], sent.result.errcode, sent.result.errmsg, now + wait)
+            return
+
+    async def _release(self, rows: list[KeptRow], errcode: int, error: str, next_at: datetime) -> None:
+        """Hand `rows` to the worker: the first with this error, the rest behind it."""
+        self.chats.forget(self._key)
+        assert self.db is not None
+        async with self.db.transaction() as s:
+            outbox = OutboxRepository(s)
+            for i, row in enumerate(rows):
+                if i == 0:
+                    await outbox.mark_retry(row.id, errcode=errcode, error=error, next_at=next_at)
+                else:
+                    await outbox.mark_retry(
+                        row.id, errcode=WAITING, error="waiting for an earlier message to this chat", next_at=next_at
+                    )
+
+    async def _gone(self, rows: list[KeptRow], sent: Sent, now: datetime) -> None:
+        assert sent.gone is not None and self.db is not None
+        log.warning("telegram %s: chat %s refuses messages: %s", self.account, self._key[1], sent.result.errmsg)
+        self.chats.forget(self._key)
+        async with self.db.transaction() as s:
+            outbox = OutboxRepository(s)
+            for row in rows:
+                await outbox.mark_unreachable(row.id, reason=sent.gone, errcode=sent.result.errcode)
+            if self.kept.respondent_id is not None:
+                await mark_respondent_gone(s, self.kept.respondent_id, reason=sent.gone, now=now)
+
+    async def _settle(self, record: Callable[[OutboxRepository], Awaitable[bool]]) -> None:
+        assert self.db is not None
+        async with self.db.transaction() as s:
+            await record(OutboxRepository(s))
 
     async def _remove_keyboard(self, chat_id: int, message_id: int) -> None:
         await self._edit_keyboard(chat_id, message_id, None)
@@ -144,17 +234,4 @@ async def _call(make: Callable[[], Awaitable[T]]) -> T:
             raise
         await asyncio.sleep(e.retry_after)
         return await make()
-
-
-def _split(text: str) -> list[str]:
-    """Telegram refuses texts over 4096 characters: cut at line breaks where possible."""
-    parts: list[str] = []
-    while len(text) > MAX_TEXT:
-        cut = text.rfind("\n", 0, MAX_TEXT)
-        if cut <= 0:
-            cut = MAX_TEXT
-        parts.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    parts.append(text)
-    return parts
 

@@ -1,13 +1,20 @@
-"""Parsed update → runtime → a `Delivery` to run after the commit. Shared by webhook and polling."""
+"""Parsed update → runtime (reply kept in the outbox) → a `Delivery` to run after the commit.
+
+Shared by the webhook and polling.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from aiogram import Bot
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import Inbound, Reply
 from bot.channels.telegram.chats import Chats
 from bot.channels.telegram.delivery import Delivery
+from bot.channels.telegram.outbox import Kept, keep_reply
 from bot.channels.telegram.parse import Parsed
 from bot.runtime import Runtime
 
@@ -18,7 +25,8 @@ class TelegramHandler:
         self.chats = chats or Chats()
 
     async def process(self, account: str, bot: Bot, parsed: Parsed) -> Delivery:
-        """Record the update (one transaction, deduplicated by update_id) and say what to send.
+        """Record the update and keep its reply in the outbox (one transaction, deduplicated
+        by update_id), and say what to send after the commit.
 
         Errors from the runtime propagate: nothing was committed, so the update must be
         delivered again (webhook: a 500 makes Telegram retry; polling: the offset waits).
@@ -30,7 +38,22 @@ class TelegramHandler:
             and press.meaning.action != "unknown"
             and self.chats.is_stale((account, parsed.chat_id), press.message_id)
         )
+        runtime = self._runtime()
         reply = None
+        kept: list[Kept] = []
         if parsed.inbound is not None and not stale:
-            reply = await self._runtime().handle(parsed.inbound)
-        return Delivery(bot=bot, account=account, parsed=parsed, reply=reply, chats=self.chats, stale=stale)
+
+            async def keep(s: AsyncSession, inbound: Inbound, reply: Reply, respondent: Any) -> None:
+                kept.append(await keep_reply(s, inbound, reply, respondent, lang=parsed.lang))
+
+            reply = await runtime.handle(parsed.inbound, after_turn=keep)
+        return Delivery(
+            bot=bot,
+            account=account,
+            parsed=parsed,
+            reply=reply,
+            chats=self.chats,
+            stale=stale,
+            db=runtime.db,
+            kept=kept[0] if kept else Kept(),
+        )

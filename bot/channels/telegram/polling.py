@@ -1,7 +1,9 @@
 """Long polling (getUpdates) for a machine without a public https URL: `huifang telegram-poll`.
 
-Each update goes through the same handler as the webhook; its reply is sent before the next
-update is read, so a respondent sees answers in order. The offset moves past an update only
+Each update goes through the same handler as the webhook; its reply is kept in the outbox
+with the turn and sent before the next update is read, so a respondent sees answers in order.
+What could not be sent at once is sent by the outbox worker: on the embedded SQLite default
+one runs inside this process, as it does inside the web process. The offset moves past an update only
 once it was handled: if the database is down the same update is tried again (with backoff),
 and a redelivery after a restart is recognised by its update_id and recorded nothing new.
 """
@@ -161,6 +163,7 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> bool:
 
 async def run_polling(settings: Settings, bot_name: str | None = None, *, stop: asyncio.Event | None = None) -> int:
     """`huifang telegram-poll`: prepare the database, then poll one configured bot until Ctrl-C."""
+    from bot.dispatch.worker import InProcessWorker, wants_in_process_worker
     from bot.services import prepare
     from storage.db import Database
 
@@ -190,8 +193,13 @@ async def run_polling(settings: Settings, bot_name: str | None = None, *, stop: 
             extra_dir=settings.extra_flows_dir,
         )
         runtime = Runtime(db, settings.engine)
+        worker = InProcessWorker(settings, db) if wants_in_process_worker(settings, db) else None
         print(f"回访 huifang: polling Telegram as {config.name}; Ctrl-C to stop 按 Ctrl-C 停止", file=sys.stderr)
-        await poll(runtime, config.token.get_secret_value(), settings.telegram_api_base, bot_name=config.name, stop=stop)
+        try:
+            await poll(runtime, config.token.get_secret_value(), settings.telegram_api_base, bot_name=config.name, stop=stop)
+        finally:
+            if worker is not None:
+                await worker.stop()
         return 0
     finally:
         if own_signals:

@@ -2,8 +2,10 @@
 
     secret header checked in constant time → 403, nothing read
     body capped → 413; not JSON or not an Update → 400 (never 500)
-    runtime.handle in one transaction (a redelivered update_id records nothing new)
-    200 at once; the reply is sent in the background, after the commit
+    runtime.handle in one transaction, which also keeps the reply in the outbox
+    (a redelivered update_id records and keeps nothing new)
+    200 at once; the reply is sent in the background after the commit, and what could not
+    be sent then is sent by the outbox worker
 
 A runtime failure answers 500 on purpose: nothing was committed, and Telegram retries.
 """

@@ -42,12 +42,16 @@ async def fake_telegram() -> AsyncIterator[FakeTelegramApi]:
         yield fake
 
 
-def telegram_settings(db_url: str, fake: FakeTelegramApi) -> TelegramTestSettings:
-    return TelegramTestSettings(
-        database_url=db_url,
-        telegram_bots=[TelegramBot(name=BOT, token=TOKEN, webhook_secret=SECRET)],
-        telegram_api_base=fake.base_url,
-    )
+def telegram_settings(db_url: str, fake: FakeTelegramApi, **overrides: Any) -> TelegramTestSettings:
+    values: dict[str, Any] = {
+        "database_url": db_url,
+        "telegram_bots": [TelegramBot(name=BOT, token=TOKEN, webhook_secret=SECRET)],
+        "telegram_api_base": fake.base_url,
+        # Tests run the outbox dispatcher themselves, at the moment they choose: a worker
+        # in the background would race them for the rows an eager send left behind.
+        "in_process_worker": False,
+    }
+    return TelegramTestSettings(**(values | overrides))
 
 
 @dataclass

@@ -137,3 +137,20 @@ async def test_poll_refuses_a_wrong_token_loudly(runtime: Runtime, fake_telegram
 
     with pytest.raises(TelegramUnauthorizedError):
         await poll(runtime, "999:wrong-token", fake_telegram.base_url)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the embedded default runs the worker in-process
+async def test_a_reply_refused_while_polling_is_sent_by_the_pollers_own_worker(
+    db_url: str, fake_telegram: FakeTelegramApi
+) -> None:
+    fake = fake_telegram
+    settings = telegram_settings(db_url, fake, in_process_worker=True, worker_poll_s=0.05)
+    fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    fake.queue_update(fake.user_says(CHAT, "/start 人道救助"))
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_polling(settings, stop=stop))
+    await until(lambda: len(fake.texts_to(CHAT)) == 1, timeout=15)
+    stop.set()
+    assert await asyncio.wait_for(task, 5) == 0
+    assert "您之前得到过我们的救助" in fake.texts_to(CHAT)[0]
+    assert len(fake.calls_to("sendMessage")) == 2  # refused once, then sent once
