@@ -21,6 +21,7 @@ from flows import engine, messages, render
 from flows.engine import EngineConfig, Input
 from flows.events import Choice, Step
 from storage.db import Database
+from storage.models import Respondent, SurveySession
 from storage.locks import lock_respondent
 from storage.repositories.flows import FlowRepository
 from storage.repositories.inbound import InboundRepository
@@ -93,63 +94,79 @@ class Runtime:
         # its reply is there; a reply of None means the first one failed before replying.
         return Reply(messages=_decode(first.reply if first is not None else None), duplicate=True)
 
-    async def _turn(self, s: AsyncSession, inbound: Inbound) -> tuple[Any, list[OutMessage]]:
+    async def _turn(self, s: AsyncSession, inbound: Inbound) -> tuple[Respondent | None, list[OutMessage]]:
         people = RespondentRepository(s)
-        sessions = SessionRepository(s)
         respondent = await people.by_identity(inbound.channel, inbound.account, inbound.external_id)
-
         if inbound.kind == "unreachable":
-            if respondent is not None:
-                await people.mark_unreachable(respondent, at=inbound.at, reason=f"{inbound.channel}: unsubscribed")
-                open_session = await sessions.open_for(respondent.id)
-                if open_session is not None:
-                    await self._end(s, respondent, open_session, inbound, "unreachable")
+            await self._left(s, respondent, inbound)
             return respondent, []
-
-        if respondent is not None and respondent.unreachable_at is not None:
+        if respondent is None:
+            return await self._first_contact(s, inbound)
+        if respondent.unreachable_at is not None:
             # They wrote to us (followed again, unblocked the bot): they can be reached.
             await people.clear_unreachable(respondent, at=inbound.at)
-        if respondent is not None and respondent.opted_out_at is not None and inbound.kind != "start":
+        if inbound.kind == "start":
+            return respondent, await self._start_requested(s, respondent, inbound)
+        if respondent.opted_out_at is not None:
             return respondent, []  # 退订 means silence, whatever they send
-
-        if respondent is None:
-            catalog = await self.flows.catalog(FlowRepository(s))
-            found = catalog.find(inbound.start_payload or (inbound.text if inbound.kind != "start" else None))
-            if found is None:
-                return None, [_category_menu(catalog, inbound.lang or "zh")]
-            respondent = await people.create(category=found[1].category.code, lang=inbound.lang or "zh")
-            await people.add_identity(
-                respondent, channel=inbound.channel, account=inbound.account, external_id=inbound.external_id
-            )
-            return respondent, await self._start(s, respondent, found, inbound)
-
-        open_session = await sessions.open_for(respondent.id)
-        if open_session is not None and inbound.kind != "start":
+        open_session = await SessionRepository(s).open_for(respondent.id)
+        if open_session is not None:
             kind = "unsupported" if inbound.kind == "unsupported" else "text"
             return respondent, await self._resume(s, respondent, open_session, inbound, Input(inbound.text, kind))
+        return respondent, await self._between_surveys(s, respondent, inbound)
 
+    async def _left(self, s: AsyncSession, respondent: Respondent | None, inbound: Inbound) -> None:
+        """Unsubscribed or blocked us: nothing more is sent, and the open survey closes."""
+        if respondent is None:
+            return
+        await RespondentRepository(s).mark_unreachable(
+            respondent, at=inbound.at, reason=f"{inbound.channel}: unsubscribed"
+        )
+        open_session = await SessionRepository(s).open_for(respondent.id)
+        if open_session is not None:
+            await self._end(s, respondent, open_session, inbound, "unreachable")
+
+    async def _first_contact(self, s: AsyncSession, inbound: Inbound) -> tuple[Respondent | None, list[OutMessage]]:
+        """Someone we do not know: start the survey they named, or ask which group they are in.
+
+        Nothing is stored about them until they name a group (the inbound log keeps the text).
+        """
         catalog = await self.flows.catalog(FlowRepository(s))
-        if inbound.kind == "start":
-            chosen = catalog.find(inbound.start_payload) if inbound.start_payload else None
-            if respondent.opted_out_at is not None:
-                await people.clear_opt_out(respondent, at=inbound.at)
-            if open_session is not None and (chosen is None or chosen[1].category.code == respondent.category):
-                return respondent, await self._resume(s, respondent, open_session, inbound, Input(None))
-            if chosen is None:
-                chosen = catalog.find(respondent.category)
-            if chosen is None:
-                return respondent, [_category_menu(catalog, respondent.lang)]
-            if open_session is not None:
-                await self._end(s, respondent, open_session, inbound, "replaced")
-            respondent.category = chosen[1].category.code
-            return respondent, await self._start(s, respondent, chosen, inbound)
-
-        found = catalog.find(respondent.category)
-        if found is None or await sessions.has_any(respondent.id):
-            return respondent, [OutMessage(messages.text(None, "already_done", respondent.lang))]
+        found = catalog.find(inbound.start_payload or (inbound.text if inbound.kind != "start" else None))
+        if found is None:
+            return None, [_category_menu(catalog, inbound.lang or "zh")]
+        people = RespondentRepository(s)
+        respondent = await people.create(category=found[1].category.code, lang=inbound.lang or "zh")
+        await people.add_identity(
+            respondent, channel=inbound.channel, account=inbound.account, external_id=inbound.external_id
+        )
         return respondent, await self._start(s, respondent, found, inbound)
 
-    async def _start(self, s: AsyncSession, respondent: Any, found: tuple[int, Any], inbound: Inbound) -> list[OutMessage]:
+    async def _start_requested(self, s: AsyncSession, respondent: Respondent, inbound: Inbound) -> list[OutMessage]:
+        """A scan, subscribe, deep link or menu key: an explicit wish to take a survey."""
+        if respondent.opted_out_at is not None:
+            await RespondentRepository(s).clear_opt_out(respondent, at=inbound.at)
+        catalog = await self.flows.catalog(FlowRepository(s))
+        chosen = catalog.find(inbound.start_payload) if inbound.start_payload else None
+        open_session = await SessionRepository(s).open_for(respondent.id)
+        if open_session is not None and (chosen is None or chosen[1].category.code == respondent.category):
+            return await self._resume(s, respondent, open_session, inbound, Input(None))
+        chosen = chosen or catalog.find(respondent.category)
+        if chosen is None:
+            return [_category_menu(catalog, respondent.lang)]
+        if open_session is not None:
+            await self._end(s, respondent, open_session, inbound, "replaced")
+        respondent.category = chosen[1].category.code
+        return await self._start(s, respondent, chosen, inbound)
+
+    async def _between_surveys(self, s: AsyncSession, respondent: Respondent, inbound: Inbound) -> list[OutMessage]:
+        """No survey open: a known respondent who never had one begins; others are thanked."""
+        found = (await self.flows.catalog(FlowRepository(s))).find(respondent.category)
+        if found is None or await SessionRepository(s).has_any(respondent.id):
+            return [OutMessage(messages.text(None, "already_done", respondent.lang))]
+        return await self._start(s, respondent, found, inbound)
+
+    async def _start(self, s: AsyncSession, respondent: Respondent, found: tuple[int, Any], inbound: Inbound) -> list[OutMessage]:
         version_id, flow = found
         step = engine.start(flow, {"lang": respondent.lang, "source": inbound.channel}, inbound.at)
         session = await SessionRepository(s).create(
@@ -161,7 +178,7 @@ class Runtime:
         )
         return await self._apply(s, respondent, session, step, inbound)
 
-    async def _resume(self, s: AsyncSession, respondent: Any, session: Any, inbound: Inbound, message: Input) -> list[OutMessage]:
+    async def _resume(self, s: AsyncSession, respondent: Respondent, session: SurveySession, inbound: Inbound, message: Input) -> list[OutMessage]:
         flow = await self.flows.load(FlowRepository(s), session.flow_version_id)
         if inbound.kind == "start":
             # A start event (subscribe, scan, menu) in the middle of a survey: ask again.
@@ -177,7 +194,7 @@ class Runtime:
             out += await self._start(s, respondent, found, inbound)
         return out
 
-    async def _apply(self, s: AsyncSession, respondent: Any, session: Any, step: Step, inbound: Inbound) -> list[OutMessage]:
+    async def _apply(self, s: AsyncSession, respondent: Respondent, session: SurveySession, step: Step, inbound: Inbound) -> list[OutMessage]:
         ctx = handlers.Context(
             db=s, respondent=respondent, session_id=session.id, now=inbound.at, actor=f"respondent:{respondent.id}"
         )
@@ -187,7 +204,7 @@ class Runtime:
         )
         return ctx.out
 
-    async def _end(self, s: AsyncSession, respondent: Any, session: Any, inbound: Inbound, reason: str) -> None:
+    async def _end(self, s: AsyncSession, respondent: Respondent, session: SurveySession, inbound: Inbound, reason: str) -> None:
         step = engine.expire(session.state, reason)
         await self._apply(s, respondent, session, step, inbound)
 
