@@ -10,7 +10,10 @@
 
 The work is never cancelled when the budget runs out or the client goes away: its
 transaction commits or rolls back on its own, and a late reply is queued as kind "reply"
-with dedup key "reply:<delivery key>", so it is sent once.
+with dedup key "reply:<delivery key>", so it is sent once. A turn that reaches its end
+near or past the budget queues its reply inside its own transaction (`_LateReply`), so a
+crash right after the commit cannot lose it; only a commit that itself outlasts the budget
+leaves the queueing to `_reply_later`, after the commit.
 """
 
 from __future__ import annotations
@@ -137,12 +140,16 @@ def wechat_router(settings: Settings) -> APIRouter:
 
         intent = interpret(parsed.inbound, parsed.msg_type)
         runtime: Runtime = request.app.state.runtime
-        work = asyncio.create_task(runtime.handle(intent.inbound, before_turn=intent.before_turn))
+        budget = settings.wechat_reply_budget_s
+        late_reply = _LateReply(asyncio.get_running_loop().time() + budget - min(0.5, budget / 4))
+        work = asyncio.create_task(
+            runtime.handle(intent.inbound, before_turn=intent.before_turn, after_turn=late_reply.queue_if_late)
+        )
         inflight.add(work)
         work.add_done_callback(inflight.discard)
         done, _ = await asyncio.wait({work}, timeout=settings.wechat_reply_budget_s)
         if not done:
-            finisher = asyncio.create_task(_reply_later(request.app.state.db, work, intent.inbound))
+            finisher = asyncio.create_task(_reply_later(request.app.state.db, work, intent.inbound, late_reply))
             late.add(finisher)
             finisher.add_done_callback(late.discard)
             log.warning(
@@ -158,9 +165,44 @@ def wechat_router(settings: Settings) -> APIRouter:
             # Nothing was committed: a 500 makes WeChat deliver it again.
             log.exception("wechat %s: handling %s failed", account, intent.inbound.delivery_key)
             return PlainTextResponse("error", status_code=500)
+        if late_reply.queued:
+            return PlainTextResponse(SUCCESS)  # the outbox has it; a passive copy would double it
         return _passive(config, parsed, reply)
 
     return router
+
+
+class _LateReply:
+    """Decides, inside the turn's transaction, whether its reply goes through the outbox.
+
+    `deadline` is the budget less a margin for the commit (a quarter of it, at most 0.5 s):
+    a turn ending after it queues its reply with itself, and the webhook answers "success".
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline  # event-loop time
+        self.queued = False
+
+    async def queue_if_late(self, s: Any, inbound: Inbound, reply: Reply, respondent: Any) -> None:
+        if asyncio.get_running_loop().time() < self.deadline or not reply.text.strip():
+            return
+        await _enqueue_reply(s, inbound, reply, respondent.id if respondent is not None else None)
+        self.queued = True
+
+
+async def _enqueue_reply(s: Any, inbound: Inbound, reply: Reply, respondent_id: int | None) -> None:
+    from storage.repositories.outbox import OutboxRepository  # the dispatcher's table
+
+    await OutboxRepository(s).enqueue(
+        respondent_id=respondent_id,
+        channel=inbound.channel,
+        account=inbound.account,
+        external_id=inbound.external_id,
+        kind="reply",
+        text=reply.text,
+        dedup_key=f"reply:{inbound.delivery_key}",
+        now=datetime.now(UTC),
+    )
 
 
 def _passive(config: AccountConfig, parsed: ParsedRequest, reply: Reply) -> Response:
@@ -173,8 +215,9 @@ def _passive(config: AccountConfig, parsed: ParsedRequest, reply: Reply) -> Resp
     return Response(xml, media_type="application/xml")
 
 
-async def _reply_later(db: Database, work: asyncio.Task[Reply], inbound: Inbound) -> None:
-    """Queue the reply of work that outlived the budget, once it is done."""
+async def _reply_later(db: Database, work: asyncio.Task[Reply], inbound: Inbound, late_reply: _LateReply) -> None:
+    """Queue the reply of work that outlived the budget, once it is done (unless the turn
+    queued it itself)."""
     try:
         reply = await work
     except Exception:
@@ -182,25 +225,14 @@ async def _reply_later(db: Database, work: asyncio.Task[Reply], inbound: Inbound
         log.exception("wechat %s: late handling of %s failed", inbound.account, inbound.delivery_key)
         return
     # A duplicate's reply belongs to the first delivery, which answered or queued it.
-    if reply.duplicate or not reply.text.strip():
+    if late_reply.queued or reply.duplicate or not reply.text.strip():
         return
-    from storage.repositories.outbox import OutboxRepository  # the dispatcher's table
-
     try:
         async with db.transaction() as s:
             respondent = await RespondentRepository(s).by_identity(
                 inbound.channel, inbound.account, inbound.external_id
             )
-            await OutboxRepository(s).enqueue(
-                respondent_id=respondent.id if respondent is not None else None,
-                channel=inbound.channel,
-                account=inbound.account,
-                external_id=inbound.external_id,
-                kind="reply",
-                text=reply.text,
-                dedup_key=f"reply:{inbound.delivery_key}",
-                now=datetime.now(UTC),
-            )
+            await _enqueue_reply(s, inbound, reply, respondent.id if respondent is not None else None)
     except Exception:
         log.exception(
             "wechat %s: the late reply to %s could not be queued", inbound.account, inbound.delivery_key

@@ -142,3 +142,43 @@ async def test_a_tiny_budget_still_records_once_and_queues_the_reply_once(pg_url
         [row] = await outbox_rows(wx)
         assert "您愿意回答几个简短的问题吗？" in row.text
         assert await wx.count(InboundMessage) == 1
+
+
+async def test_a_turn_that_ends_past_the_budget_commits_its_reply_with_it(db_url: str) -> None:
+    """No gap between the answer's commit and the reply's queueing: a crash right after
+    `handle` returns cannot lose the reply (the route's own follow-up never runs here)."""
+    from datetime import UTC, datetime
+
+    from bot.channels.base import Inbound
+    from bot.channels.wechat.route import _LateReply
+    from bot.runtime import Runtime
+    from bot.services import prepare
+    from storage.db import Database
+
+    db = Database(db_url)
+    try:
+        await prepare(db, migrate=False, publish_defaults=True)
+        runtime = Runtime(db)
+        late = _LateReply(deadline=asyncio.get_running_loop().time() - 1)  # the budget is gone
+        inbound = Inbound(
+            channel="wechat", account=ACCOUNT, external_id="o-crash", kind="start",
+            delivery_key="wechat:test:evt:o-crash:1:subscribe", at=datetime.now(UTC),
+            start_payload="humanitarian_aid",
+        )
+        reply = await runtime.handle(inbound, after_turn=late.queue_if_late)
+        assert late.queued
+        async with db.transaction() as s:
+            [row] = list(await s.scalars(select(OutboxMessage)))
+        assert row.text == reply.text and row.dedup_key == f"reply:{inbound.delivery_key}"
+
+        on_time = _LateReply(deadline=asyncio.get_running_loop().time() + 60)
+        await runtime.handle(
+            Inbound(channel="wechat", account=ACCOUNT, external_id="o-crash", kind="text",
+                    delivery_key="wechat:test:msg:2", at=datetime.now(UTC), text="好的"),
+            after_turn=on_time.queue_if_late,
+        )
+        assert not on_time.queued  # in time: the passive reply carries it, nothing queued
+        async with db.transaction() as s:
+            assert len(list(await s.scalars(select(OutboxMessage)))) == 1
+    finally:
+        await db.dispose()
