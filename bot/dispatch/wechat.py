@@ -16,10 +16,9 @@ import logging
 from datetime import datetime, timedelta
 
 import httpx
-from redis.asyncio import Redis
 
 from bot.channels.wechat.accounts import AccountConfig, AccountDirectory
-from bot.channels.wechat.api import DEFAULT_BASE_URL, SendResult, WeChatApi
+from bot.channels.wechat.api import DEFAULT_BASE_URL, SendResult, TokenStore, WeChatApi
 from bot.channels.wechat.webhook import AccountKeys
 from bot.dispatch.rate_limit import RateLimiter
 from bot.dispatch.sender import Outcome
@@ -51,7 +50,7 @@ class WeChatSender:
         db: Database,
         *,
         http: httpx.AsyncClient,
-        redis: Redis,
+        tokens: TokenStore,
         limiter: RateLimiter,
         accounts: AccountDirectory | None = None,
         base_url: str = DEFAULT_BASE_URL,
@@ -60,7 +59,7 @@ class WeChatSender:
     ) -> None:
         self._db = db
         self._http = http
-        self._redis = redis
+        self._tokens = tokens
         self._limiter = limiter
         self._accounts = accounts or AccountDirectory(db)
         self._base_url = base_url
@@ -154,7 +153,7 @@ class WeChatSender:
         api = WeChatApi(
             keys,
             http=self._http,
-            redis=self._redis,
+            tokens=self._tokens,
             base_url=self._base_url,
             timeout_s=self._timeout_s,
             key_prefix=self._key_prefix,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from redis.asyncio import Redis
 
+from bot.channels.wechat.api import LocalTokenStore, RedisTokenStore, TokenStore
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.dispatch.rate_limit import RateLimiter, burst_for
 from bot.dispatch.sender import Sender
@@ -37,7 +38,7 @@ def utcnow() -> datetime:
 def build_senders(
     settings: Settings, *, db: Database, http: httpx.AsyncClient, redis: Redis | None
 ) -> dict[str, Sender]:
-    """The senders this process can run: WeChat (needs Redis), Telegram (needs bots)."""
+    """The senders this process can run: WeChat (Redis, or SQLite's single process), Telegram."""
     senders: dict[str, Sender] = {}
     if settings.telegram_bots:
         # Imported here: aiogram is loaded only where a Telegram bot is configured.
@@ -45,15 +46,22 @@ def build_senders(
         from bot.dispatch.telegram import TelegramSender
 
         senders[TELEGRAM] = TelegramSender(db, settings.telegram_bots, api_base=settings.telegram_api_base)
-    if redis is None:
-        # The access_token must be one per account across every process (a second fetch
-        # retires the first), and it is shared through Redis; without Redis, WeChat rows
-        # wait in the outbox rather than risk knocking out the webhook's token.
+    if redis is not None:
+        tokens: TokenStore | None = RedisTokenStore(redis)
+    elif db.dialect == "sqlite":
+        # The embedded default: one process serves and sends, so its own memory can hold
+        # the account's one access_token.
+        tokens = LocalTokenStore()
+    else:
+        tokens = None
+        # Several processes must share one access_token per account (a second fetch
+        # retires the first), through Redis; without it WeChat rows wait in the outbox
+        # rather than knock out each other's token.
         log.warning(
             "WeChat messages are not sent: set HUIFANG_REDIS_URL (the access_token is "
             "shared through Redis). 未配置 Redis，微信消息暂不发送。"
         )
-    else:
+    if tokens is not None:
         limiter = RateLimiter(
             settings.wechat_rate_per_s,
             burst=burst_for(settings.wechat_rate_per_s),
@@ -62,7 +70,7 @@ def build_senders(
         senders[WECHAT] = WeChatSender(
             db,
             http=http,
-            redis=redis,
+            tokens=tokens,
             limiter=limiter,
             base_url=settings.wechat_api_base,
             timeout_s=settings.wechat_api_timeout_s,

@@ -20,6 +20,7 @@ from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.dispatch.outbound import queue_message
 from bot.dispatch.rate_limit import RateLimiter
 from bot.dispatch.sender import Sender
+from bot.channels.wechat.api import RedisTokenStore
 from bot.dispatch.wechat import WeChatSender
 from storage.db import Database
 from storage.models import OutboxMessage, Respondent
@@ -107,7 +108,7 @@ def make_sender(
         return WeChatSender(
             db,
             http=http,
-            redis=redis,
+            tokens=RedisTokenStore(redis),
             limiter=limiter,
             base_url=fake_wechat.base_url,
             timeout_s=timeout_s,

@@ -119,12 +119,14 @@ async def test_two_worker_processes_share_the_work_and_the_token(
         await db.dispose()
 
 
+@pytest.mark.parametrize("with_redis", [True, False], ids=["redis", "no-redis"])
 async def test_embedded_app_sends_the_outbox_from_its_own_process(
-    sqlite_url, redis_url, fake_wechat
+    sqlite_url, redis_url, fake_wechat, with_redis
 ) -> None:
+    # The embedded default needs no Redis: its one process keeps the access_token itself.
     settings = Settings(
         database_url=sqlite_url,
-        redis_url=redis_url,
+        redis_url=redis_url if with_redis else None,
         auto_migrate=False,
         publish_default_flows=False,
         wechat_api_base=fake_wechat.base_url,

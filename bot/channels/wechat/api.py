@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -93,13 +94,77 @@ return 0
 """
 
 
+class TokenStore(Protocol):
+    """Where the one access_token of an account lives, with a lock for fetching it."""
+
+    async def get(self, key: str) -> str | None: ...
+    async def put(self, key: str, value: str, *, ttl_s: int) -> None: ...
+    async def lock(self, key: str, value: str, *, ttl_ms: int) -> bool: ...
+    async def unlock(self, key: str, value: str) -> None: ...
+
+
+class RedisTokenStore:
+    """Shared by every process: the production store (several app processes and workers)."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def get(self, key: str) -> str | None:
+        value = await self._redis.get(key)
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        return value or None
+
+    async def put(self, key: str, value: str, *, ttl_s: int) -> None:
+        await self._redis.set(key, value, ex=ttl_s)
+
+    async def lock(self, key: str, value: str, *, ttl_ms: int) -> bool:
+        return bool(await self._redis.set(key, value, nx=True, px=ttl_ms))
+
+    async def unlock(self, key: str, value: str) -> None:
+        try:
+            await self._redis.eval(_RELEASE_LOCK, 1, key, value)
+        except RedisError:
+            pass  # the lock expires by itself within its ttl
+
+
+class LocalTokenStore:
+    """This process only: for the embedded default, where one process does all sending.
+    Two processes with local stores would each fetch, and the newer token retires the older."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._values: dict[str, tuple[str, float]] = {}
+
+    async def get(self, key: str) -> str | None:
+        found = self._values.get(key)
+        if found is None or found[1] <= self._clock():
+            self._values.pop(key, None)
+            return None
+        return found[0]
+
+    async def put(self, key: str, value: str, *, ttl_s: int) -> None:
+        self._values[key] = (value, self._clock() + ttl_s)
+
+    async def lock(self, key: str, value: str, *, ttl_ms: int) -> bool:
+        if await self.get(key) is not None:
+            return False
+        await self.put(key, value, ttl_s=max(1, ttl_ms // 1000))
+        return True
+
+    async def unlock(self, key: str, value: str) -> None:
+        if await self.get(key) == value:
+            self._values.pop(key, None)
+
+
 class WeChatApi:
     def __init__(
         self,
         keys: AccountKeys,
         *,
         http: httpx.AsyncClient,
-        redis: Redis,
+        redis: Redis | None = None,
+        tokens: TokenStore | None = None,
         base_url: str = DEFAULT_BASE_URL,
         timeout_s: float = 5.0,
         token_margin_s: int = 300,
@@ -110,7 +175,9 @@ class WeChatApi:
             raise ValueError(f"account {keys.name!r} has no app_secret: the API needs one")
         self._keys = keys
         self._http = http
-        self._redis = redis
+        if (redis is None) == (tokens is None):
+            raise ValueError("give either redis (shared token) or tokens (a token store)")
+        self._tokens: TokenStore = tokens if tokens is not None else RedisTokenStore(redis)  # type: ignore[arg-type]
         self._base_url = base_url.rstrip("/")
         self._timeout_s = timeout_s
         self._token_margin_s = token_margin_s
@@ -237,7 +304,7 @@ class WeChatApi:
                 if cached is not None and cached != stale:
                     return cached
                 lock_value = secrets.token_hex(8)
-                if await self._redis.set(self._lock_key, lock_value, nx=True, px=self._lock_ttl_ms):
+                if await self._tokens.lock(self._lock_key, lock_value, ttl_ms=self._lock_ttl_ms):
                     try:
                         # Another process may have stored one between our GET and SET NX.
                         cached = await self._cached_token()
@@ -255,10 +322,7 @@ class WeChatApi:
             ) from exc
 
     async def _cached_token(self) -> str | None:
-        value = await self._redis.get(self._token_key)
-        if isinstance(value, bytes):
-            value = value.decode("utf-8")
-        return value or None
+        return await self._tokens.get(self._token_key)
 
     async def _fetch_and_store(self, *, force_refresh: bool) -> str:
         payload = {
@@ -284,14 +348,11 @@ class WeChatApi:
         ttl = expires_in - self._token_margin_s
         if ttl < 60:  # a token close to its end: keep it for half of what is left
             ttl = max(1, expires_in // 2)
-        await self._redis.set(self._token_key, token, ex=ttl)
+        await self._tokens.put(self._token_key, token, ttl_s=ttl)
         return token
 
     async def _release_lock(self, lock_value: str) -> None:
-        try:
-            await self._redis.eval(_RELEASE_LOCK, 1, self._lock_key, lock_value)
-        except RedisError:
-            pass  # the lock expires by itself within lock_ttl
+        await self._tokens.unlock(self._lock_key, lock_value)
 
 
 def _errcode(answer: Mapping[str, Any]) -> tuple[int, str]:

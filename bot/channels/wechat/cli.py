@@ -250,11 +250,6 @@ def scene(account_name: str, category: str, respondent_id: int | None) -> None:
                 return _SceneOut(name, created, ticket, url, _image_url(ticket), None)
             if not config.keys.app_secret:
                 return _SceneOut(name, created, None, None, None, None)
-            if not settings.redis_url:
-                return _SceneOut(
-                    name, created, None, None, None,
-                    "HUIFANG_REDIS_URL is not set (the access_token is shared through Redis) 未生成二维码",
-                )  # fmt: skip
             result = await _create_qr(config, name, settings)
             if not result.ok:
                 return _SceneOut(
@@ -291,17 +286,25 @@ async def _create_qr(config: AccountConfig, name: str, settings: Settings) -> Se
     import httpx
     from redis.asyncio import Redis
 
-    from bot.channels.wechat.api import WeChatApi
+    from bot.channels.wechat.api import LocalTokenStore, WeChatApi
 
-    assert settings.redis_url is not None
-    redis = Redis.from_url(settings.redis_url)
+    # Without Redis this one-off command keeps the token to itself: the stable-token
+    # endpoint hands out the token already in use rather than retiring it.
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     try:
         async with httpx.AsyncClient() as http:
-            api = WeChatApi(config.keys, http=http, redis=redis, base_url=settings.wechat_api_base)
+            api = WeChatApi(
+                config.keys,
+                http=http,
+                redis=redis,
+                tokens=None if redis is not None else LocalTokenStore(),
+                base_url=settings.wechat_api_base,
+            )
             # Permanent: posters and letters outlive the 30 days a temporary code lasts.
             return await api.create_qr_scene(name, permanent=True)
     finally:
-        await redis.aclose()
+        if redis is not None:
+            await redis.aclose()
 
 
 def _image_url(ticket: str) -> str:

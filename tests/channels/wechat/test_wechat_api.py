@@ -326,3 +326,24 @@ async def test_fake_classic_token_endpoint_and_token_check(
 
     assert [r.json()["errcode"] for r in (unknown, known, expired)] == [40001, 0, 40001]
     assert [r.path for r in fake_wechat.requests] == ["/cgi-bin/token"] * 2 + [CUSTOM_SEND] * 3
+
+
+async def test_a_local_token_store_serves_one_process_until_the_token_ages_out(
+    fake_wechat: FakeWeChatApi, http: httpx.AsyncClient
+) -> None:
+    from bot.channels.wechat.api import LocalTokenStore
+
+    now = [1000.0]
+    store = LocalTokenStore(clock=lambda: now[0])
+    api = WeChatApi(PLAIN_KEYS, http=http, tokens=store, base_url=fake_wechat.base_url, timeout_s=2.0)
+    assert (await api.send_text(OPENID, "一")).ok
+    assert (await api.send_text(OPENID, "二")).ok
+    assert fake_wechat.count(STABLE_TOKEN) == 1  # kept in memory between sends
+    now[0] += 7200  # past expires_in less the safety margin
+    assert (await api.send_text(OPENID, "三")).ok
+    assert fake_wechat.count(STABLE_TOKEN) == 2
+
+
+async def test_a_client_needs_exactly_one_token_store(http: httpx.AsyncClient) -> None:
+    with pytest.raises(ValueError, match="either redis"):
+        WeChatApi(PLAIN_KEYS, http=http)
