@@ -18,7 +18,26 @@ def upsert_insert(session: AsyncSession, target: Any) -> Any:
     Both dialects spell ON CONFLICT the same way in SQLAlchemy, but through different
     classes; the core `insert()` has neither.
     """
-    name = dialect_name(session)
+    return dialect_insert(dialect_name(session), target)
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def prepared(session: AsyncSession, name: str, build: Any) -> Any:
+    """A statement built once per dialect and reused with new parameters.
+
+    Hot paths (every inbound message) would otherwise rebuild and re-key the same
+    statement each time; SQLAlchemy's construction costs more than its execution there.
+    """
+    key = (dialect_name(session), name)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = build(key[0])
+    return statement
+
+
+def dialect_insert(name: str, target: Any) -> Any:
     if name == "postgresql":
         return postgresql.insert(target)
     if name == "sqlite":

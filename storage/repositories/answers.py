@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Row, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialects import upsert_insert
+from storage.dialects import dialect_insert, prepared
 from storage.models import Answer
 
 RAW_SEPARATOR = "\n"
@@ -34,35 +34,19 @@ class AnswerRepository:
         `answered_at` stays the first answer's time, `updated_at` is the latest.
         One INSERT … ON CONFLICT DO UPDATE, so it is safe even without the respondent lock.
         """
-        raw = raw or ""
-        table = Answer.__table__  # the table, not the entity: no ORM bulk machinery per answer
-        insert = upsert_insert(self.session, table).values(
-            session_id=session_id,
-            question_id=question_id,
-            value=value,
-            raw_text=raw,
-            parsed=parsed,
-            skipped=skipped,
-            answered_at=at,
-            updated_at=at,
-        )
-        new = insert.excluded
-        changes: dict[str, Any] = {
-            "value": new.value,
-            "parsed": new.parsed,
-            "skipped": new.skipped,
-            "updated_at": new.updated_at,
+        statement = prepared(self.session, "answer_upsert", _build_upsert)
+        params = {
+            "session_id": session_id,
+            "question_id": question_id,
+            "value": value,
+            "raw_text": raw or "",
+            "parsed": parsed,
+            "skipped": skipped,
+            "answered_at": at,
+            "updated_at": at,
         }
-        if raw:
-            changes["raw_text"] = case(
-                (table.c.raw_text == "", new.raw_text),
-                else_=table.c.raw_text + RAW_SEPARATOR + new.raw_text,
-            )
-        statement = insert.on_conflict_do_update(
-            index_elements=["session_id", "question_id"], set_=changes
-        ).returning(*table.c)
         # A row with the answer's columns as attributes (id, value, raw_text, …).
-        return (await self.session.execute(statement)).one()
+        return (await self.session.execute(statement, params)).one()
 
     async def for_session(self, session_id: int) -> list[Answer]:
         """In the order the questions were first answered."""
@@ -72,3 +56,24 @@ class AnswerRepository:
             .order_by(Answer.answered_at, Answer.id)
         )
         return list(rows)
+
+
+def _build_upsert(dialect: str) -> Any:
+    table = Answer.__table__  # the table, not the entity: no ORM bulk machinery per answer
+    insert = dialect_insert(dialect, table)
+    new = insert.excluded
+    raw = case(
+        (new.raw_text == "", table.c.raw_text),
+        (table.c.raw_text == "", new.raw_text),
+        else_=table.c.raw_text + RAW_SEPARATOR + new.raw_text,
+    )
+    changes = {
+        "value": new.value,
+        "parsed": new.parsed,
+        "skipped": new.skipped,
+        "updated_at": new.updated_at,
+        "raw_text": raw,
+    }
+    return insert.on_conflict_do_update(
+        index_elements=["session_id", "question_id"], set_=changes
+    ).returning(*table.c)
