@@ -14,6 +14,8 @@ from bot.services import prepare
 from bot.settings import Settings
 from storage.db import Database
 from storage.repositories.flows import FlowRepository
+from storage.repositories.respondents import RespondentRepository
+from storage.repositories.sessions import SessionRepository
 
 
 def _print(reply: Reply) -> None:
@@ -24,7 +26,12 @@ def _print(reply: Reply) -> None:
 async def run_console(settings: Settings, category: str, lang: str) -> int:
     db = Database(settings.database_url)
     try:
-        await prepare(db, migrate=settings.auto_migrate, publish_defaults=settings.publish_default_flows, extra_dir=settings.extra_flows_dir)
+        await prepare(
+            db,
+            migrate=settings.auto_migrate,
+            publish_defaults=settings.publish_default_flows,
+            extra_dir=settings.extra_flows_dir,
+        )
         runtime = Runtime(db, settings.engine)
         async with db.transaction() as s:
             catalog = await runtime.flows.catalog(FlowRepository(s))
@@ -59,9 +66,6 @@ async def run_console(settings: Settings, category: str, lang: str) -> int:
 
 
 async def _finished(runtime: Runtime, person: str) -> bool:
-    from storage.repositories.respondents import RespondentRepository
-    from storage.repositories.sessions import SessionRepository
-
     async with runtime.db.transaction() as s:
         r = await RespondentRepository(s).by_identity("console", "local", person)
         return r is not None and await SessionRepository(s).open_for(r.id) is None
