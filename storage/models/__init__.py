@@ -25,6 +25,7 @@ __all__ = [
     "ImmutableFlowVersion",
     "InboundMessage",
     "Organisation",
+    "OutboxMessage",
     "Respondent",
     "SurveySession",
     "WeChatAccount",
