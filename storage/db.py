@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -17,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 Dialect = Literal["sqlite", "postgresql"]
+
+
+def _readable_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -55,6 +60,8 @@ class Database:
         if self.dialect == "sqlite" and is_memory_sqlite(self.url):
             # Every connection to :memory: is a new empty database: share one connection.
             engine_kwargs.setdefault("poolclass", StaticPool)
+        # Chinese answers stay readable in the database (JSON "谢谢", not "\u8c22\u8c22").
+        engine_kwargs.setdefault("json_serializer", _readable_json)
         self.engine: AsyncEngine = create_async_engine(self.url, **engine_kwargs)
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False

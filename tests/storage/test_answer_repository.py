@@ -139,3 +139,19 @@ async def test_answers_of_a_session_in_the_order_first_answered(
     async with db.transaction() as s:
         answers = await AnswerRepository(s).for_session(session_id)
     assert [(a.question_id, a.value) for a in answers] == [("q1", 5), ("q2", 1), ("q3", 2)]
+
+
+async def test_chinese_values_are_stored_readably(
+    db: Database, make_session: MakeSession, t0: datetime
+) -> None:
+    """Staff and reports read the database: JSON keeps Chinese as Chinese, not \\u escapes."""
+    from sqlalchemy import cast, String
+
+    _, session_id = await make_session()
+    async with db.transaction() as s:
+        await AnswerRepository(s).upsert(
+            session_id=session_id, question_id="opinion", value="谢谢你们", raw="谢谢你们",
+            parsed=True, skipped=False, at=t0,
+        )
+        stored = await s.scalar(select(cast(Answer.value, String)))
+    assert stored is not None and "谢谢你们" in stored
