@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.dialects import dialect_name
 
 
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
 def advisory_key(name: str) -> int:
     """A stable signed 64-bit key for `name`.
 
@@ -30,7 +33,7 @@ async def advisory_xact_lock(session: AsyncSession, name: str) -> None:
     """
     if dialect_name(session) != "postgresql":
         return
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
+    await session.execute(_LOCK, {"key": advisory_key(name)})
 
 
 async def lock_respondent(session: AsyncSession, respondent_key: str) -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.dialects import upsert_insert
+from storage.dialects import dialect_insert, prepared
 from storage.models import InboundMessage
 from storage.models.inbound_message import DELIVERY_KEY_LENGTH
 
@@ -40,22 +40,17 @@ class InboundRepository:
                 f"delivery key is {len(delivery_key)} characters, at most "
                 f"{DELIVERY_KEY_LENGTH} fit: {delivery_key[:40]}…"
             )
-        table = InboundMessage.__table__
-        statement = (
-            upsert_insert(self.session, table)
-            .values(
-                delivery_key=delivery_key,
-                channel=channel,
-                account=account,
-                external_id=external_id,
-                kind=kind,
-                text=text,
-                received_at=at,
-            )
-            .on_conflict_do_nothing(index_elements=["delivery_key"])
-            .returning(table.c.id)
-        )
-        return (await self.session.execute(statement)).scalar_one_or_none()
+        statement = prepared(self.session, "inbound_claim", _build_claim)
+        params = {
+            "delivery_key": delivery_key,
+            "channel": channel,
+            "account": account,
+            "external_id": external_id,
+            "kind": kind,
+            "text": text,
+            "received_at": at,
+        }
+        return (await self.session.execute(statement, params)).scalar_one_or_none()
 
     async def get_by_key(self, delivery_key: str) -> InboundMessage | None:
         return await self.session.scalar(
@@ -74,12 +69,31 @@ class InboundRepository:
         if not isinstance(reply, dict):
             raise TypeError(f"reply must be a dict, got {type(reply).__name__}")
         # One UPDATE, no load: this runs for every message on the webhook's path.
-        table = InboundMessage.__table__
         updated = await self.session.execute(
-            update(table)
-            .where(table.c.id == message_id)
-            .values(reply=reply, respondent_id=respondent_id, processed_at=at)
-            .returning(table.c.id)
+            _SET_REPLY,
+            {"message_id": message_id, "reply": reply, "respondent_id": respondent_id, "processed_at": at},
         )
         if updated.scalar_one_or_none() is None:
             raise LookupError(f"no inbound message with id {message_id}")
+
+
+def _build_claim(dialect: str) -> Any:
+    table = InboundMessage.__table__
+    return (
+        dialect_insert(dialect, table)
+        .on_conflict_do_nothing(index_elements=["delivery_key"])
+        .returning(table.c.id)
+    )
+
+
+_table = InboundMessage.__table__
+_SET_REPLY = (
+    update(_table)
+    .where(_table.c.id == bindparam("message_id"))
+    .values(
+        reply=bindparam("reply", type_=_table.c.reply.type),
+        respondent_id=bindparam("respondent_id"),
+        processed_at=bindparam("processed_at", type_=_table.c.processed_at.type),
+    )
+    .returning(_table.c.id)
+)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, Respondent
@@ -25,13 +25,7 @@ class RespondentRepository:
 
     async def by_identity(self, channel: str, account: str, external_id: str) -> Respondent | None:
         return await self.session.scalar(
-            select(Respondent)
-            .join(ChannelIdentity, ChannelIdentity.respondent_id == Respondent.id)
-            .where(
-                ChannelIdentity.channel == channel,
-                ChannelIdentity.account == account,
-                ChannelIdentity.external_id == external_id,
-            )
+            _BY_IDENTITY, {"channel": channel, "account": account, "external_id": external_id}
         )
 
     async def identities(self, respondent: Respondent) -> list[ChannelIdentity]:
@@ -138,3 +132,15 @@ class RespondentRepository:
         respondent.unreachable_at = at
         respondent.unreachable_reason = reason
         respondent.updated_at = at
+
+
+# Built once: this runs for every inbound message.
+_BY_IDENTITY = (
+    select(Respondent)
+    .join(ChannelIdentity, ChannelIdentity.respondent_id == Respondent.id)
+    .where(
+        ChannelIdentity.channel == bindparam("channel"),
+        ChannelIdentity.account == bindparam("account"),
+        ChannelIdentity.external_id == bindparam("external_id"),
+    )
+)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -30,15 +30,7 @@ class SessionRepository:
 
     async def open_for(self, respondent_id: int) -> SurveySession | None:
         """The respondent's most recent invited or active session."""
-        return await self.session.scalar(
-            select(SurveySession)
-            .where(
-                SurveySession.respondent_id == respondent_id,
-                SurveySession.status.in_(OPEN_STATUSES),
-            )
-            .order_by(SurveySession.started_at.desc(), SurveySession.id.desc())
-            .limit(1)
-        )
+        return await self.session.scalar(_OPEN_FOR, {"respondent_id": respondent_id})
 
     async def has_any(self, respondent_id: int) -> bool:
         """Whether the respondent was ever given a survey session, in any status."""
@@ -90,8 +82,7 @@ class SessionRepository:
             values["ended_at"] = now
         # One UPDATE instead of a unit-of-work flush (this runs for every message); the
         # object is brought up to date without being marked dirty.
-        table = SurveySession.__table__
-        await self.session.execute(update(table).where(table.c.id == survey.id).values(**values))
+        await self.session.execute(_save_statement(tuple(values)), {"survey_id": survey.id, **values})
         for key, value in values.items():
             set_committed_value(survey, key, value)
 
@@ -103,3 +94,31 @@ class SessionRepository:
             .order_by(SurveySession.started_at.desc(), SurveySession.id.desc())
         )
         return list(rows)
+
+
+# Built once: this runs for every inbound message.
+_OPEN_FOR = (
+    select(SurveySession)
+    .where(
+        SurveySession.respondent_id == bindparam("respondent_id"),
+        SurveySession.status.in_(OPEN_STATUSES),
+    )
+    .order_by(SurveySession.started_at.desc(), SurveySession.id.desc())
+    .limit(1)
+)
+
+
+_SAVES: dict[tuple[str, ...], Any] = {}
+
+
+def _save_statement(columns: tuple[str, ...]) -> Any:
+    """UPDATE of these columns, built once per combination (four exist)."""
+    statement = _SAVES.get(columns)
+    if statement is None:
+        table = SurveySession.__table__
+        statement = _SAVES[columns] = (
+            update(table)
+            .where(table.c.id == bindparam("survey_id"))
+            .values({c: bindparam(c, type_=table.c[c].type) for c in columns})
+        )
+    return statement
