@@ -19,11 +19,11 @@ Goal on a 2-core machine: >= 1,000 messages/s, p99 < 100 ms, ratio >= 0.5. Every
 on 127.0.0.1; the load generator shares the machine (its CPU time is printed too).
 
 Measured (2 vCPUs, PostgreSQL 15 on the same machine, uvloop + httptools, 2 workers):
-huifang 93 msg/s (p50 141 ms, p99 450 ms at 16 in flight; 98 msg/s, p99 71 ms at 4 in
-flight), bare ~1,000 msg/s, ratio ~0.09. The limit is CPU in Runtime.handle: ~9.9 ms per
-message (12.8 ms before caching parsed flows and writing with single UPDATEs), mostly
-SQLAlchemy (~8 statements per message, ORM loads of the respondent and session); the same
-statements through bare asyncpg cost ~1.75 ms. Without uvloop, `uvicorn --workers N` leaves Nagle on
+huifang 143 msg/s (p50 103 ms, p99 263 ms at 16 in flight; 128 msg/s, p99 62 ms at 4 in
+flight), bare ~1,400 msg/s, ratio ~0.10. The limit is CPU in Runtime.handle: ~8.1 ms per
+message (12.8 ms before caching parsed flows, single-UPDATE writes and statements built
+once), mostly SQLAlchemy: 7 statements for a typical answer, with ORM loads of the
+respondent and the session; the same statements through bare asyncpg cost ~1.75 ms. Without uvloop, `uvicorn --workers N` leaves Nagle on
 (accepted sockets without TCP_NODELAY) and each answer waits ~40 ms for a delayed ACK.
 """
 
