@@ -197,6 +197,48 @@ class OutboxRepository:
         )
         return result.rowcount == 1
 
+    # --- one recipient's queue, in order (rows are sent in id order per recipient) --------
+
+    async def wake_earlier(
+        self, *, channel: str, account: str, external_id: str, before_id: int, now: datetime
+    ) -> int:
+        """Make the recipient's pending rows before `before_id` due now; how many there were."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                *_recipient(channel, account, external_id),
+                OutboxMessage.id < before_id,
+                OutboxMessage.status == "pending",
+            )
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+    async def claim_ids(self, ids: list[int], *, now: datetime) -> None:
+        """Claim these pending rows for a sender in this process (born "sending")."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+            .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def earlier_unsent(
+        self, *, channel: str, account: str, external_id: str, before_id: int
+    ) -> datetime | None:
+        """When the recipient's latest-due unsent row before `before_id` is next due; None
+        if every earlier row is settled (sent, failed, unreachable)."""
+        found = await self.session.execute(
+            select(func.count(), func.max(OutboxMessage.next_attempt_at)).where(
+                *_recipient(channel, account, external_id),
+                OutboxMessage.id < before_id,
+                OutboxMessage.status.in_(("pending", "sending")),
+            )
+        )
+        count, latest = found.one()
+        return latest if count else None
+
     async def cs_sent_since(
         self, channel: str, account: str, external_id: str, since: datetime
     ) -> int:
@@ -233,3 +275,11 @@ class OutboxRepository:
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
         )
         return {status: count for status, count in rows.all()}
+
+
+def _recipient(channel: str, account: str, external_id: str) -> tuple[Any, ...]:
+    return (
+        OutboxMessage.channel == channel,
+        OutboxMessage.account == account,
+        OutboxMessage.external_id == external_id,
+    )

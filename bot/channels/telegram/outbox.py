@@ -22,8 +22,7 @@ Order per chat. A row is sent only when no earlier row of its chat is still wait
   a worker is sending); if so it hands its rows to the worker instead;
 - the worker's sender refuses ("waiting", retried later) a row with an earlier one unsent.
 
-These queries are here rather than in storage's OutboxRepository only because this channel
-is their one user; they read and write the same table with the same status rules.
+The queue queries themselves are OutboxRepository's (storage stays behind repositories).
 """
 
 from __future__ import annotations
@@ -32,20 +31,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Inbound, Reply
 from bot.channels.telegram.outgoing import reply_key, reply_parts
 from bot.channels.telegram.parse import CHANNEL
 from bot.dispatch.outbound import refusal
-from storage.models import OutboxMessage
 from storage.repositories.audit import AuditRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.respondents import RespondentRepository
-
-UNSENT = ("pending", "sending")
-
 
 @dataclass(frozen=True, slots=True)
 class KeptRow:
@@ -93,42 +87,24 @@ async def keep_reply(s: AsyncSession, inbound: Inbound, reply: Reply, respondent
     ids = [row.id for row in rows]
     after_earlier = refusal(respondent) is None
     if after_earlier:
-        woken = await s.execute(
-            update(OutboxMessage)
-            .where(
-                *_chat(inbound.account, inbound.external_id),
-                OutboxMessage.id < ids[0],
-                OutboxMessage.status == "pending",
-            )
-            # Due now, like the new rows: a pass then takes the chat's queue in id order.
-            .values(next_attempt_at=inbound.at)
-            .execution_options(synchronize_session=False)
+        # Due now, like the new rows: a worker's pass then takes the chat's queue in id order.
+        woken = await outbox.wake_earlier(
+            channel=CHANNEL, account=inbound.account, external_id=inbound.external_id,
+            before_id=ids[0], now=inbound.at,
         )
-        if woken.rowcount:
+        if woken:
             return Kept(tuple(rows), eager=False, respondent_id=respondent_id)
-    await s.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
-        .values(status="sending", claimed_at=inbound.at, attempts=OutboxMessage.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
+    await outbox.claim_ids(ids, now=inbound.at)
     return Kept(
         tuple(rows), eager=True, claimed_at=inbound.at, respondent_id=respondent_id, after_earlier=after_earlier
     )
 
 
 async def earlier_unsent(s: AsyncSession, account: str, external_id: str, before_id: int) -> datetime | None:
-    """When the chat's earliest-due unsent row before `before_id` is next due; None if all
-    earlier rows are settled (sent, failed, unreachable)."""
-    found = await s.execute(
-        select(func.count(), func.max(OutboxMessage.next_attempt_at)).where(
-            *_chat(account, external_id),
-            OutboxMessage.id < before_id,
-            OutboxMessage.status.in_(UNSENT),
-        )
+    """When the chat's latest-due unsent row before `before_id` is next due, if any."""
+    return await OutboxRepository(s).earlier_unsent(
+        channel=CHANNEL, account=account, external_id=external_id, before_id=before_id
     )
-    count, latest = found.one()
-    return latest if count else None
 
 
 async def mark_respondent_gone(s: AsyncSession, respondent_id: int, *, reason: str, now: datetime) -> None:
@@ -145,12 +121,4 @@ async def mark_respondent_gone(s: AsyncSession, respondent_id: int, *, reason: s
         subject_id=respondent_id,
         data={"reason": reason},
         at=now,
-    )
-
-
-def _chat(account: str, external_id: str) -> tuple[Any, ...]:
-    return (
-        OutboxMessage.channel == CHANNEL,
-        OutboxMessage.account == account,
-        OutboxMessage.external_id == external_id,
     )
