@@ -13,19 +13,9 @@ leftovers of killed runs are dropped by the next run. Unreachable PostgreSQL or 
 the test with the reason; it is never skipped.
 """
 
-# ruff: noqa: E402  (the sys.path fix below must run before the project is imported)
+# The project root is on sys.path through pyproject's `pythonpath = ["."]`, ahead of tests/,
+# whose folders mirror the source tree and would otherwise shadow flows/, storage/, bot/.
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Tests mirror the source tree (tests/storage, tests/flows, …). pytest's default import mode
-# puts tests/ on sys.path, where those folders would be found as namespace packages named
-# like the real ones and shadow them. A regular package wins over a namespace package
-# wherever it is on sys.path, so adding the project root first is enough.
-_ROOT = str(Path(__file__).resolve().parent.parent)
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
 import asyncio
 import fcntl
@@ -38,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager

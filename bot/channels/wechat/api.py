@@ -267,7 +267,7 @@ class WeChatApi:
     async def _request(
         self, path: str, payload: Mapping[str, Any], params: Mapping[str, str] | None = None
     ) -> dict[str, Any] | SendResult:
-        # WeChat shows \\u escapes (\\u4f60) literally, so the JSON goes out as raw UTF-8.
+        # WeChat shows escapes such as \u4f60 literally, so the JSON goes out as raw UTF-8.
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         try:
             async with asyncio.timeout(self._timeout_s):
