@@ -5,6 +5,7 @@ from storage.models.answer import Answer
 from storage.models.audit_entry import AuditEntry
 from storage.models.base import Base
 from storage.models.channel_identity import ChannelIdentity
+from storage.models.due_job import DueJob
 from storage.models.flow import Flow
 from storage.models.flow_version import FlowVersion, ImmutableFlowVersion
 from storage.models.inbound_message import InboundMessage
@@ -20,6 +21,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ChannelIdentity",
+    "DueJob",
     "Flow",
     "FlowVersion",
     "ImmutableFlowVersion",

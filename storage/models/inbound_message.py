@@ -28,7 +28,10 @@ class InboundMessage(Base):
     respondent_id: Mapped[int | None] = mapped_column(Id, ForeignKey("respondents.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)  # our clock
+    # The platform's own claim of when it was sent (WeChat CreateTime): kept for the
+    # record, never used to decide anything, since the sender controls it.
+    platform_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reply: Mapped[dict[str, Any] | None] = mapped_column(Json)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, Id, UtcDateTime
@@ -27,6 +27,8 @@ class Respondent(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(64))
     lang: Mapped[str] = mapped_column(String(16), default="zh")
+    # Simulator visitors and staff trying a flow: kept, but never counted in reports.
+    is_test: Mapped[bool] = mapped_column(default=False, server_default=false())
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     unreachable_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

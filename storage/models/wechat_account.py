@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, Id, UtcDateTime
@@ -22,9 +22,10 @@ class WeChatAccount(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     app_id: Mapped[str] = mapped_column(String(64))
-    token: Mapped[str] = mapped_column(String(128))
-    aes_key: Mapped[str | None] = mapped_column(String(64))
-    app_secret: Mapped[str | None] = mapped_column(String(128))
+    # Encrypted at rest (storage.secrets) when HUIFANG_SECRET_KEY is set.
+    token: Mapped[str] = mapped_column(Text)
+    aes_key: Mapped[str | None] = mapped_column(Text)
+    app_secret: Mapped[str | None] = mapped_column(Text)
     template_id: Mapped[str | None] = mapped_column(String(128))
     organisation_id: Mapped[int | None] = mapped_column(
         Id, ForeignKey("organisations.id"), index=True
