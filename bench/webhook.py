@@ -330,7 +330,7 @@ async def create_bench_database(admin_url: str) -> str:
         await connection.close()
     url = admin.set(drivername="postgresql+asyncpg", database=BENCH_DB).render_as_string(hide_password=False)
 
-    from bot.services import prepare
+    from bot.services.flows import prepare
     from storage.db import Database
     from storage.repositories.wechat_accounts import WeChatAccountRepository
 

@@ -88,7 +88,7 @@ def flows_validate(paths: tuple[Path, ...]) -> None:
 @flows.command("publish", help="发布流程 Store a new immutable version of each changed flow.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def flows_publish(paths: tuple[Path, ...]) -> None:
-    from bot.services import publish_files
+    from bot.services.flows import publish_files
     from storage.db import Database
     from storage.migrate import upgrade_async
 

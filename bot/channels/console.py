@@ -10,7 +10,7 @@ from itertools import count
 
 from bot.channels.base import Inbound, Reply
 from bot.runtime import Runtime
-from bot.services import prepare
+from bot.services.flows import prepare
 from bot.settings import Settings
 from storage.db import Database
 from storage.repositories.flows import FlowRepository

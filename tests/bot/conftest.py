@@ -10,7 +10,7 @@ import pytest_asyncio
 
 from bot.channels.base import Inbound, Reply
 from bot.runtime import Runtime
-from bot.services import prepare
+from bot.services.flows import prepare
 from storage.db import Database
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.runtime import Runtime
-from bot.services import publish_files
+from bot.services.flows import publish_files
 from flows.loader import default_flow_paths, load_path
 from storage.models import Answer, AuditEntry, InboundMessage, Respondent, SurveySession
 from storage.repositories.answers import AnswerRepository
@@ -186,7 +186,7 @@ async def test_three_unreadable_replies_keep_the_raw_text_and_move_on(runtime: R
 
 
 async def test_two_messages_at_once_answer_one_question_each(pg_url: str) -> None:
-    from bot.services import prepare
+    from bot.services.flows import prepare
     from storage.db import Database
 
     db = Database(pg_url)

@@ -164,7 +164,7 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> bool:
 async def run_polling(settings: Settings, bot_name: str | None = None, *, stop: asyncio.Event | None = None) -> int:
     """`huifang telegram-poll`: prepare the database, then poll one configured bot until Ctrl-C."""
     from bot.dispatch.worker import InProcessWorker, wants_in_process_worker
-    from bot.services import prepare
+    from bot.services.flows import prepare
     from storage.db import Database
 
     bots = list(settings.telegram_bots)

@@ -198,7 +198,7 @@ def scene(account_name: str, category: str, respondent_id: int | None) -> None:
         from bot.catalog import FlowCache
         from bot.channels.wechat.accounts import account_config
         from bot.channels.wechat.intents import category_scene, respondent_scene
-        from bot.services import prepare
+        from bot.services.flows import prepare
         from storage.repositories.flows import FlowRepository
         from storage.repositories.respondents import RespondentRepository
         from storage.repositories.wechat_accounts import WeChatAccountRepository

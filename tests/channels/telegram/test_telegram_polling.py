@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.channels.telegram.polling import poll, run_polling
 from bot.runtime import Runtime
-from bot.services import prepare
+from bot.services.flows import prepare
 from storage.db import Database
 from storage.models import InboundMessage
 from storage.repositories.answers import AnswerRepository

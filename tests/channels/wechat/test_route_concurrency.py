@@ -152,7 +152,7 @@ async def test_a_turn_that_ends_past_the_budget_commits_its_reply_with_it(db_url
     from bot.channels.base import Inbound
     from bot.channels.wechat.route import _LateReply
     from bot.runtime import Runtime
-    from bot.services import prepare
+    from bot.services.flows import prepare
     from storage.db import Database
 
     db = Database(db_url)
