@@ -28,9 +28,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.wechat.api import SendResult
-from bot.dispatch.outbound import refusal
-from bot.dispatch.sender import Outcome, Sender
+from bot.dispatch.sender import Outcome, Sender, SendResult, backoff, refusal
 from storage.db import Database
 from storage.models import OutboxMessage, Respondent
 from storage.repositories.audit import AuditRepository
@@ -39,15 +37,6 @@ from storage.repositories.respondents import RespondentRepository
 
 log = logging.getLogger(__name__)
 
-# Waits after the 1st, 2nd, … failed attempt; the last one repeats. Deterministic (no
-# jitter) so a test and an operator can say when the next try will be.
-BACKOFF = (
-    timedelta(seconds=10),
-    timedelta(seconds=30),
-    timedelta(minutes=2),
-    timedelta(minutes=10),
-    timedelta(minutes=30),
-)
 DEFAULT_MAX_ATTEMPTS = 6  # the first try and five retries, about 43 minutes in all
 # Longer than any one send can take (token fetch + call + one refresh and retry, each
 # bounded by the API timeout, plus rate-limit waits), so a live worker's row is not taken.
@@ -55,11 +44,6 @@ DEFAULT_STALE_AFTER = timedelta(minutes=5)
 DEFAULT_CONCURRENCY = 8
 
 SENDER_ERROR = -3001  # the sender raised instead of answering: a bug or an outage
-
-
-def backoff(attempt: int) -> timedelta:
-    """The wait after failed attempt number `attempt` (1-based)."""
-    return BACKOFF[min(max(attempt, 1), len(BACKOFF)) - 1]
 
 
 @dataclass

@@ -23,8 +23,7 @@ from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot, make_bot
 from bot.channels.telegram.outbox import earlier_unsent
 from bot.channels.telegram.parse import CHANNEL
 from bot.channels.telegram.sending import NO_SUCH_BOT, REQUEST_TIMEOUT_S, WAITING, send_row
-from bot.channels.wechat.api import SendResult
-from bot.dispatch.sender import Outcome
+from bot.dispatch.sender import Outcome, SendResult
 from storage.db import Database
 from storage.models import OutboxMessage, Respondent
 

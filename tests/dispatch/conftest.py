@@ -17,7 +17,7 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
-from bot.dispatch.outbound import queue_message
+from bot.services.outbound import queue_message
 from bot.dispatch.rate_limit import RateLimiter
 from bot.dispatch.sender import Sender
 from bot.channels.wechat.api import RedisTokenStore

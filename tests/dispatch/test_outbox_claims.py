@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.wechat.api import SendResult
+from bot.dispatch.sender import SendResult
 from bot.dispatch.dispatcher import SENDER_ERROR
 from bot.dispatch.sender import Outcome
 from storage.models import OutboxMessage, Respondent

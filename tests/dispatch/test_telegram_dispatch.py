@@ -14,7 +14,7 @@ import pytest_asyncio
 from bot.channels.telegram.config import TelegramBot
 from bot.channels.telegram.sending import NO_ANSWER, NO_SUCH_BOT, WAITING
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
-from bot.dispatch.outbound import queue_message
+from bot.services.outbound import queue_message
 from bot.dispatch.telegram import TelegramSender
 from bot.dispatch.worker import build_senders, run_worker
 from bot.settings import Settings

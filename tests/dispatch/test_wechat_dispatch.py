@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.channels.wechat.api import TIMEOUT
-from bot.dispatch.dispatcher import BACKOFF
+from bot.dispatch.sender import BACKOFF
 from tests.dispatch.conftest import (
     CUSTOM_SEND,
     STABLE_TOKEN,

@@ -32,7 +32,7 @@ from bot.channels.telegram.outbox import Kept, KeptRow, earlier_unsent, mark_res
 from bot.channels.telegram.parse import Parsed
 from bot.channels.telegram.sending import OUT_OF_TIME, REQUEST_TIMEOUT_S, WAITING, Sent, send_row
 from bot.channels.telegram.texts import say
-from bot.dispatch.dispatcher import backoff
+from bot.dispatch.sender import backoff
 from storage.db import Database
 from storage.repositories.outbox import OutboxRepository
 

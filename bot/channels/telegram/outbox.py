@@ -36,7 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.base import Inbound, Reply
 from bot.channels.telegram.outgoing import reply_key, reply_parts
 from bot.channels.telegram.parse import CHANNEL
-from bot.dispatch.outbound import refusal
+from bot.dispatch.sender import refusal
+from bot.services.outbound import queue_message
 from storage.repositories.audit import AuditRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.respondents import RespondentRepository
@@ -68,8 +69,9 @@ async def keep_reply(s: AsyncSession, inbound: Inbound, reply: Reply, respondent
     outbox = OutboxRepository(s)
     rows: list[KeptRow] = []
     for index, part in enumerate(reply_parts(reply, lang)):
-        row_id = await outbox.enqueue(
-            respondent_id=respondent_id,
+        row_id = await queue_message(
+            s,
+            respondent=respondent,
             channel=CHANNEL,
             account=inbound.account,
             external_id=inbound.external_id,

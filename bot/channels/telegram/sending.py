@@ -33,7 +33,7 @@ from aiogram.exceptions import (
 )
 
 from bot.channels.telegram.outgoing import markup_of
-from bot.channels.wechat.api import SendResult
+from bot.dispatch.sender import SendResult
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.channels.wechat.webhook import AccountKeys
+from bot.dispatch.sender import SendResult
 
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 QR_IMAGE_URL = "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket={ticket}"
@@ -52,24 +53,6 @@ PERMANENT = {
 
 MAX_SCENE_STR = 64
 MAX_TEMPORARY_QR_S = 30 * 24 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """The outcome of one API call.
-
-    Three kinds of failure: `retryable` (try again later), `permanent` (this recipient
-    cannot get this message; `reason` says why), and neither (a configuration or request
-    error an operator must look at: wrong secret, IP not whitelisted, bad template…).
-    """
-
-    ok: bool
-    errcode: int
-    errmsg: str
-    retryable: bool = False
-    permanent: bool = False
-    reason: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)  # the answer on success
 
 
 def classify(errcode: int, errmsg: str, data: Mapping[str, Any] | None = None) -> SendResult:

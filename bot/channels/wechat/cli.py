@@ -22,7 +22,7 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.channels.wechat.accounts import AccountConfig
-    from bot.channels.wechat.api import SendResult
+    from bot.dispatch.sender import SendResult
     from storage.db import Database
 
 T = TypeVar("T")

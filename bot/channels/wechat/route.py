@@ -41,6 +41,7 @@ from bot.channels.wechat.webhook import (
     verify_url,
 )
 from bot.runtime import Runtime
+from bot.services.outbound import queue_message
 from bot.settings import Settings
 from storage.db import Database
 from storage.repositories.respondents import RespondentRepository
@@ -186,15 +187,14 @@ class _LateReply:
     async def queue_if_late(self, s: Any, inbound: Inbound, reply: Reply, respondent: Any) -> None:
         if asyncio.get_running_loop().time() < self.deadline or not reply.text.strip():
             return
-        await _enqueue_reply(s, inbound, reply, respondent.id if respondent is not None else None)
+        await _enqueue_reply(s, inbound, reply, respondent)
         self.queued = True
 
 
-async def _enqueue_reply(s: Any, inbound: Inbound, reply: Reply, respondent_id: int | None) -> None:
-    from storage.repositories.outbox import OutboxRepository  # the dispatcher's table
-
-    await OutboxRepository(s).enqueue(
-        respondent_id=respondent_id,
+async def _enqueue_reply(s: Any, inbound: Inbound, reply: Reply, respondent: Any) -> None:
+    await queue_message(
+        s,
+        respondent=respondent,
         channel=inbound.channel,
         account=inbound.account,
         external_id=inbound.external_id,
@@ -232,7 +232,7 @@ async def _reply_later(db: Database, work: asyncio.Task[Reply], inbound: Inbound
             respondent = await RespondentRepository(s).by_identity(
                 inbound.channel, inbound.account, inbound.external_id
             )
-            await _enqueue_reply(s, inbound, reply, respondent.id if respondent is not None else None)
+            await _enqueue_reply(s, inbound, reply, respondent)
     except Exception:
         log.exception(
             "wechat %s: the late reply to %s could not be queued", inbound.account, inbound.delivery_key

@@ -17,7 +17,8 @@ from bot.channels.telegram.handler import TelegramHandler
 from bot.channels.telegram.parse import parse_update
 from bot.channels.telegram.delivery import EAGER_BUDGET
 from bot.channels.telegram.sending import OUT_OF_TIME, WAITING
-from bot.dispatch.dispatcher import BACKOFF, DEFAULT_STALE_AFTER, DispatchStats, dispatch_once
+from bot.dispatch.dispatcher import DEFAULT_STALE_AFTER, DispatchStats, dispatch_once
+from bot.dispatch.sender import BACKOFF
 from bot.dispatch.telegram import TelegramSender
 from storage.models import OutboxMessage
 from storage.repositories.audit import AuditRepository

@@ -1,4 +1,5 @@
-"""Queue a message in the transaction that decided to send it.
+"""Outbound has one owner: every message to send becomes an outbox row here, in the
+transaction that decided to send it.
 
 If that transaction rolls back, the message goes with it; once it commits, the dispatcher
 will deliver it (or record why it could not). Nothing is queued for a respondent who opted
@@ -14,20 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.dispatch.sender import refusal
 from storage.models import Respondent
 from storage.repositories.outbox import OutboxRepository, check_message
-
-
-def refusal(respondent: Respondent | None) -> str | None:
-    """Why nothing may be sent to this respondent, or None if something may."""
-    if respondent is None:
-        return None
-    if respondent.opted_out_at is not None:
-        return "opted_out: 已退订 the respondent opted out"
-    if respondent.unreachable_at is not None:
-        detail = respondent.unreachable_reason or "unknown reason"
-        return f"respondent_unreachable: 无法联系 {detail}"
-    return None
 
 
 async def queue_message(
@@ -44,7 +34,11 @@ async def queue_message(
     template_data: Mapping[str, Any] | None = None,
 ) -> int | None:
     """The new outbox row's id; None if the respondent may not be contacted or `dedup_key`
-    was queued before. Raises ValueError for a malformed message (unknown kind, empty text)."""
+    was queued before. Raises ValueError for a malformed message (unknown kind, empty text).
+
+    A "reply" answers a message the person has just sent, so it is queued even when that
+    message opted them out (the confirmation of 退订 must still reach them); the dispatcher
+    and the channels decide about sending it."""
     check_message(
         channel=channel,
         external_id=external_id,
@@ -53,7 +47,7 @@ async def queue_message(
         dedup_key=dedup_key,
         template_data=template_data,
     )
-    if refusal(respondent) is not None:
+    if kind != "reply" and refusal(respondent) is not None:
         return None
     return await OutboxRepository(session).enqueue(
         respondent_id=respondent.id if respondent is not None else None,
