@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from bot.channels.wechat.route import wechat_router
 from bot.dispatch.worker import InProcessWorker, wants_in_process_worker
-from bot.runtime import Runtime
+from bot.services.runtime import Runtime
 from bot.services.flows import prepare
 from bot.settings import Settings
 from bot.web import simulator

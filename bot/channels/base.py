@@ -34,6 +34,13 @@ class Inbound:
     # scene, a deep link or a menu key; None asks the respondent which group they are in.
     start_payload: str | None = None
     lang: str | None = None  # a hint from the platform ("zh", "en")
+    # The organisation whose account or bot the message came through: a new respondent
+    # belongs to it and takes its flows.
+    organisation_id: int | None = None
+    # kind="start" through a personal QR code: link the sender to this respondent first.
+    bind_respondent: int | None = None
+    # The respondent asked for a person (a menu key, a command): staff are told.
+    wants_human: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,9 +29,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dispatch.sender import Outcome, Sender, SendResult, backoff, refusal
+from bot.services.outbound import mark_respondent_unreachable
 from storage.db import Database
 from storage.models import OutboxMessage, Respondent
-from storage.repositories.audit import AuditRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.respondents import RespondentRepository
 
@@ -120,8 +120,10 @@ async def _dispatch_row(
 
     async with db.transaction() as s:
         status, changed = await _record(s, row, outcome, now=now, max_attempts=max_attempts)
-        if outcome.respondent_unreachable and respondent is not None:
-            await _mark_respondent_unreachable(s, respondent.id, outcome, now=now)
+        if outcome.respondent_unreachable is not None and respondent is not None:
+            await mark_respondent_unreachable(
+                s, respondent.id, reason=outcome.respondent_unreachable, actor="dispatcher", now=now
+            )
     if not changed:
         log.warning("outbox row %s: settled by another worker meanwhile (%s)", row.id, status)
         return "superseded"
@@ -169,22 +171,3 @@ async def _record(
         row.id, errcode=result.errcode, error=result.errmsg, next_at=now + backoff(row.attempts)
     )
 
-
-async def _mark_respondent_unreachable(
-    s: AsyncSession, respondent_id: int, outcome: Outcome, *, now: datetime
-) -> None:
-    assert outcome.respondent_unreachable is not None
-    respondent = await RespondentRepository(s).get(respondent_id)
-    if respondent is None or respondent.unreachable_at is not None:
-        return
-    await RespondentRepository(s).mark_unreachable(
-        respondent, at=now, reason=outcome.respondent_unreachable
-    )
-    await AuditRepository(s).record(
-        actor="dispatcher",
-        action="respondent_unreachable",
-        subject_type="respondent",
-        subject_id=respondent_id,
-        data={"reason": outcome.respondent_unreachable},
-        at=now,
-    )

@@ -20,10 +20,10 @@ from datetime import datetime
 from aiogram import Bot
 
 from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot, make_bot
-from bot.channels.telegram.outbox import earlier_unsent
 from bot.channels.telegram.parse import CHANNEL
 from bot.channels.telegram.sending import NO_SUCH_BOT, REQUEST_TIMEOUT_S, WAITING, send_row
 from bot.dispatch.sender import Outcome, SendResult
+from bot.services.outbound import earlier_unsent
 from storage.db import Database
 from storage.models import OutboxMessage, Respondent
 
@@ -52,8 +52,7 @@ class TelegramSender:
         if bot is None:
             # Neither retryable nor permanent: an operator may add the bot before attempts run out.
             return Outcome(SendResult(False, NO_SUCH_BOT, f"no Telegram bot named {row.account!r} in HUIFANG_TELEGRAM_BOTS"))
-        async with self._db.transaction() as s:
-            waiting = await earlier_unsent(s, row.account, row.external_id, row.id)
+        waiting = await earlier_unsent(self._db, CHANNEL, row.account, row.external_id, row.id)
         if waiting is not None:
             return Outcome(SendResult(False, WAITING, "waiting for an earlier message to this chat", retryable=True))
         sent = await send_row(

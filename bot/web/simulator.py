@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field, StringConstraints
 
 from bot.channels.base import Inbound, Reply
-from bot.runtime import Runtime
+from bot.services.runtime import Runtime
 from storage.repositories.flows import FlowRepository
 
 router = APIRouter(tags=["simulator"])

@@ -53,13 +53,21 @@ class FlowRepository:
         return select(FlowVersion).options(joinedload(FlowVersion.flow))
 
     async def publish(
-        self, definition: Mapping[str, Any], *, source: str, source_name: str, now: datetime
+        self,
+        definition: Mapping[str, Any],
+        *,
+        source: str,
+        source_name: str,
+        now: datetime,
+        organisation_id: int | None = None,
     ) -> tuple[FlowVersion, bool]:
         """Store `definition` as the flow's next version, unless it equals the latest one.
 
         Returns (version, created). The stored definition carries the assigned version
         number, so loading it back gives a flow that knows its own version. Publishing an
-        older content again (a revert) makes it the newest version.
+        older content again (a revert) makes it the newest version. A flow belongs to the
+        organisation it was first published for (None: shared); publishing it for another
+        is refused with ValueError, since that would change another office's survey.
         """
         code, category = _code_and_category(definition)
         digest = content_hash(definition)
@@ -68,10 +76,15 @@ class FlowRepository:
         await advisory_xact_lock(self.session, f"flow:{code}")
         flow = await self.session.scalar(select(Flow).where(Flow.code == code))
         if flow is None:
-            flow = Flow(code=code, category=category, created_at=now)
+            flow = Flow(code=code, category=category, organisation_id=organisation_id, created_at=now)
             self.session.add(flow)
             await self.session.flush()
             latest = None
+        elif flow.organisation_id != organisation_id:
+            raise ValueError(
+                f"流程 {code} 属于另一个机构 flow {code!r} belongs to another organisation: "
+                "copy it under a new id instead"
+            )
         else:
             latest = await self._latest_of(flow.id)
         if latest is not None and latest.content_hash == digest:
@@ -161,6 +174,25 @@ class FlowRepository:
             .order_by(FlowVersion.id)
         )
         return list(rows)
+
+    async def latest_ids_by_owner(self) -> list[tuple[int, int | None]]:
+        """(version id, owning organisation id or None for shared) of the latest version of
+        every flow: enough to choose an organisation's flows without loading definitions."""
+        newest = (
+            select(FlowVersion.flow_id, func.max(FlowVersion.version).label("version"))
+            .group_by(FlowVersion.flow_id)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(FlowVersion.id, Flow.organisation_id)
+            .join(
+                newest,
+                (FlowVersion.flow_id == newest.c.flow_id) & (FlowVersion.version == newest.c.version),
+            )
+            .join(Flow, FlowVersion.flow_id == Flow.id)
+            .order_by(FlowVersion.id)
+        )
+        return [(vid, owner) for vid, owner in rows]
 
     async def definition(self, version_id: int) -> dict[str, Any] | None:
         return await self.session.scalar(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest_asyncio
 
 from bot.channels.base import Inbound, Reply
-from bot.runtime import Runtime
+from bot.services.runtime import Runtime
 from bot.services.flows import prepare
 from storage.db import Database
 

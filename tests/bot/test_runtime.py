@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.runtime import Runtime
+from bot.services.runtime import Runtime
 from bot.services.flows import publish_files
 from flows.loader import default_flow_paths, load_path
 from storage.models import Answer, AuditEntry, InboundMessage, Respondent, SurveySession

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
@@ -28,13 +28,16 @@ from aiogram.types import InlineKeyboardMarkup
 from bot.channels.base import Reply
 from bot.channels.telegram.chats import ChatKey, Chats
 from bot.channels.telegram.keyboards import label_of, toggled, ticked_numbers
-from bot.channels.telegram.outbox import Kept, KeptRow, earlier_unsent, mark_respondent_gone
+from bot.channels.telegram.parse import CHANNEL
 from bot.channels.telegram.parse import Parsed
 from bot.channels.telegram.sending import OUT_OF_TIME, REQUEST_TIMEOUT_S, WAITING, Sent, send_row
 from bot.channels.telegram.texts import say
 from bot.dispatch.sender import backoff
-from storage.db import Database
-from storage.repositories.outbox import OutboxRepository
+from bot.services import outbound
+from bot.services.outbound import Kept, KeptRow
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +139,7 @@ class Delivery:
             # Checked again now that this chat's turn is ours: an earlier reply may have
             # failed meanwhile, or a worker may be sending an earlier row right now.
             assert self.db is not None
-            async with self.db.transaction() as s:
-                due = await earlier_unsent(s, self.account, chat, rows[0].id)
+            due = await outbound.earlier_unsent(self.db, CHANNEL, self.account, chat, rows[0].id)
             if due is not None:
                 await self._release(rows, WAITING, "waiting for an earlier message to this chat", max(due, self.clock()))
                 return
@@ -161,7 +163,7 @@ class Delivery:
             if sent.result.ok:
                 if sent.has_keyboard and sent.message_id is not None:
                     self.chats.keyboard_sent(key, sent.message_id)
-                await self._settle(lambda outbox: outbox.mark_sent(row.id, via=VIA, now=now))
+                await outbound.record_sent(self._db, row.id, via=VIA, now=now)
                 continue
             if sent.gone is not None:
                 await self._gone(rows[i:], sent, now)
@@ -169,9 +171,7 @@ class Delivery:
             if sent.result.permanent:
                 reason = f"{sent.result.reason}: {sent.result.errmsg}"
                 log.warning("telegram %s: message to chat %s failed: %s", self.account, chat, reason)
-                await self._settle(
-                    lambda outbox: outbox.mark_failed(row.id, errcode=sent.result.errcode, reason=reason)
-                )
+                await outbound.record_failed(self._db, row.id, errcode=sent.result.errcode, reason=reason)
                 continue  # that message will never go; holding back the next ones helps nobody
             wait = timedelta(seconds=sent.retry_after) if sent.retry_after else backoff(1)
             log.warning(
@@ -184,32 +184,28 @@ class Delivery:
     async def _release(self, rows: list[KeptRow], errcode: int, error: str, next_at: datetime) -> None:
         """Hand `rows` to the worker: the first with this error, the rest behind it."""
         self.chats.forget(self._key)
-        assert self.db is not None
-        async with self.db.transaction() as s:
-            outbox = OutboxRepository(s)
-            for i, row in enumerate(rows):
-                if i == 0:
-                    await outbox.mark_retry(row.id, errcode=errcode, error=error, next_at=next_at)
-                else:
-                    await outbox.mark_retry(
-                        row.id, errcode=WAITING, error="waiting for an earlier message to this chat", next_at=next_at
-                    )
+        await outbound.hand_to_worker(
+            self._db, [row.id for row in rows], errcode=errcode, error=error, waiting_code=WAITING, next_at=next_at
+        )
 
     async def _gone(self, rows: list[KeptRow], sent: Sent, now: datetime) -> None:
-        assert sent.gone is not None and self.db is not None
+        assert sent.gone is not None
         log.warning("telegram %s: chat %s refuses messages: %s", self.account, self._key[1], sent.result.errmsg)
         self.chats.forget(self._key)
-        async with self.db.transaction() as s:
-            outbox = OutboxRepository(s)
-            for row in rows:
-                await outbox.mark_unreachable(row.id, reason=sent.gone, errcode=sent.result.errcode)
-            if self.kept.respondent_id is not None:
-                await mark_respondent_gone(s, self.kept.respondent_id, reason=sent.gone, now=now)
+        await outbound.record_recipient_gone(
+            self._db,
+            [row.id for row in rows],
+            respondent_id=self.kept.respondent_id,
+            reason=sent.gone,
+            errcode=sent.result.errcode,
+            actor="telegram",
+            now=now,
+        )
 
-    async def _settle(self, record: Callable[[OutboxRepository], Awaitable[bool]]) -> None:
-        assert self.db is not None
-        async with self.db.transaction() as s:
-            await record(OutboxRepository(s))
+    @property
+    def _db(self) -> Database:
+        assert self.db is not None, "kept rows always come with their database"
+        return self.db
 
     async def _remove_keyboard(self, chat_id: int, message_id: int) -> None:
         await self._edit_keyboard(chat_id, message_id, None)

@@ -6,23 +6,25 @@ Shared by the webhook and polling.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
 
 from aiogram import Bot
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Inbound, Reply
 from bot.channels.telegram.chats import Chats
 from bot.channels.telegram.delivery import Delivery
-from bot.channels.telegram.outbox import Kept, keep_reply
+from bot.channels.telegram.outbox import keep
 from bot.channels.telegram.parse import Parsed
-from bot.runtime import Runtime
+from bot.services.outbound import Kept
+from bot.services.runtime import Runtime
 
 
 class TelegramHandler:
-    def __init__(self, runtime: Callable[[], Runtime], chats: Chats | None = None) -> None:
+    def __init__(
+        self, runtime: Callable[[], Runtime], chats: Chats | None = None, *, organisation_id: int | None = None
+    ) -> None:
         self._runtime = runtime  # a getter: the app's runtime exists only inside its lifespan
         self.chats = chats or Chats()
+        self.organisation_id = organisation_id  # the bot's organisation: new respondents join it
 
     async def process(self, account: str, bot: Bot, parsed: Parsed) -> Delivery:
         """Record the update and keep its reply in the outbox (one transaction, deduplicated
@@ -40,13 +42,11 @@ class TelegramHandler:
         )
         runtime = self._runtime()
         reply = None
-        kept: list[Kept] = []
+        kept = None
         if parsed.inbound is not None and not stale:
-
-            async def keep(s: AsyncSession, inbound: Inbound, reply: Reply, respondent: Any) -> None:
-                kept.append(await keep_reply(s, inbound, reply, respondent, lang=parsed.lang))
-
-            reply = await runtime.handle(parsed.inbound, after_turn=keep)
+            inbound = replace(parsed.inbound, organisation_id=self.organisation_id)
+            turn = await runtime.handle_turn(inbound, keep=keep(parsed.lang))
+            reply, kept = turn.reply, turn.kept
         return Delivery(
             bot=bot,
             account=account,
@@ -55,5 +55,5 @@ class TelegramHandler:
             chats=self.chats,
             stale=stale,
             db=runtime.db,
-            kept=kept[0] if kept else Kept(),
+            kept=kept or Kept(),
         )

@@ -27,7 +27,7 @@ from bot.channels.telegram.config import DEFAULT_API_BASE, make_bot
 from bot.channels.telegram.handler import TelegramHandler
 from bot.channels.telegram.parse import parse_update
 from bot.channels.telegram.webhook import ALLOWED_UPDATES
-from bot.runtime import Runtime
+from bot.services.runtime import Runtime
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

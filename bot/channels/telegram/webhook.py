@@ -25,7 +25,7 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Request,
 from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot, TelegramSettings, make_bot
 from bot.channels.telegram.handler import TelegramHandler
 from bot.channels.telegram.parse import parse_update
-from bot.runtime import Runtime
+from bot.services.runtime import Runtime
 
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

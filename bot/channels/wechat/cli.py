@@ -195,7 +195,7 @@ def scene(account_name: str, category: str, respondent_id: int | None) -> None:
     settings = Settings()
 
     async def work() -> _SceneOut:
-        from bot.catalog import FlowCache
+        from bot.services.catalog import FlowCache
         from bot.channels.wechat.accounts import account_config
         from bot.channels.wechat.intents import category_scene, respondent_scene
         from bot.services.flows import prepare

@@ -11,7 +11,8 @@
 The work is never cancelled when the budget runs out or the client goes away: its
 transaction commits or rolls back on its own, and a late reply is queued as kind "reply"
 with dedup key "reply:<delivery key>", so it is sent once. A turn that reaches its end
-near or past the budget queues its reply inside its own transaction (`_LateReply`), so a
+near or past the budget keeps its reply inside its own transaction (a `KeepReply` with a
+deadline, applied by the runtime), so a
 crash right after the commit cannot lose it; only a commit that itself outlasts the budget
 leaves the queueing to `_reply_later`, after the commit.
 """
@@ -23,6 +24,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,11 +42,9 @@ from bot.channels.wechat.webhook import (
     parse_request,
     verify_url,
 )
-from bot.runtime import Runtime
-from bot.services.outbound import queue_message
+from bot.services.outbound import KeepReply, ReplyPart, queue_late_reply
+from bot.services.runtime import Runtime, Turn
 from bot.settings import Settings
-from storage.db import Database
-from storage.repositories.respondents import RespondentRepository
 
 log = logging.getLogger(__name__)
 
@@ -139,70 +139,53 @@ def wechat_router(settings: Settings) -> APIRouter:
         if parsed.inbound is None:
             return PlainTextResponse(SUCCESS)
 
-        intent = interpret(parsed.inbound, parsed.msg_type)
+        inbound = replace(interpret(parsed.inbound, parsed.msg_type), organisation_id=config.organisation_id)
         runtime: Runtime = request.app.state.runtime
         budget = settings.wechat_reply_budget_s
-        late_reply = _LateReply(asyncio.get_running_loop().time() + budget - min(0.5, budget / 4))
-        work = asyncio.create_task(
-            runtime.handle(intent.inbound, before_turn=intent.before_turn, after_turn=late_reply.queue_if_late)
-        )
+        # A turn ending after this (the budget less a margin for the commit: a quarter of
+        # it, at most 0.5 s) keeps its reply in the outbox with itself, and the webhook
+        # answers "success": a passive reply could arrive too late to be shown.
+        keep = _keep(asyncio.get_running_loop().time() + budget - min(0.5, budget / 4))
+        work = asyncio.create_task(runtime.handle_turn(inbound, keep=keep))
         inflight.add(work)
         work.add_done_callback(inflight.discard)
-        done, _ = await asyncio.wait({work}, timeout=settings.wechat_reply_budget_s)
+        done, _ = await asyncio.wait({work}, timeout=budget)
         if not done:
-            finisher = asyncio.create_task(_reply_later(request.app.state.db, work, intent.inbound, late_reply))
+            finisher = asyncio.create_task(_reply_later(runtime.db, work, inbound, keep))
             late.add(finisher)
             finisher.add_done_callback(late.discard)
             log.warning(
                 "wechat %s: reply for %s not ready within %.3f s; it goes through the outbox",
                 account,
-                intent.inbound.delivery_key,
-                settings.wechat_reply_budget_s,
+                inbound.delivery_key,
+                budget,
             )
             return PlainTextResponse(SUCCESS)
         try:
-            reply = work.result()
+            turn = work.result()
         except Exception:
             # Nothing was committed: a 500 makes WeChat deliver it again.
-            log.exception("wechat %s: handling %s failed", account, intent.inbound.delivery_key)
+            log.exception("wechat %s: handling %s failed", account, inbound.delivery_key)
             return PlainTextResponse("error", status_code=500)
-        if late_reply.queued:
+        if turn.kept is not None:
             return PlainTextResponse(SUCCESS)  # the outbox has it; a passive copy would double it
+        reply = turn.reply
         return _passive(config, parsed, reply)
 
     return router
 
 
-class _LateReply:
-    """Decides, inside the turn's transaction, whether its reply goes through the outbox.
-
-    `deadline` is the budget less a margin for the commit (a quarter of it, at most 0.5 s):
-    a turn ending after it queues its reply with itself, and the webhook answers "success".
-    """
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline  # event-loop time
-        self.queued = False
-
-    async def queue_if_late(self, s: Any, inbound: Inbound, reply: Reply, respondent: Any) -> None:
-        if asyncio.get_running_loop().time() < self.deadline or not reply.text.strip():
-            return
-        await _enqueue_reply(s, inbound, reply, respondent)
-        self.queued = True
+def _keep(deadline: float) -> KeepReply:
+    return KeepReply(parts=_whole, key=_reply_key, deadline=deadline)
 
 
-async def _enqueue_reply(s: Any, inbound: Inbound, reply: Reply, respondent: Any) -> None:
-    await queue_message(
-        s,
-        respondent=respondent,
-        channel=inbound.channel,
-        account=inbound.account,
-        external_id=inbound.external_id,
-        kind="reply",
-        text=reply.text,
-        dedup_key=f"reply:{inbound.delivery_key}",
-        now=datetime.now(UTC),
-    )
+def _whole(reply: Reply) -> list[ReplyPart]:
+    # One customer-service message: the passive reply it stands in for was one message too.
+    return [ReplyPart(reply.text)] if reply.text.strip() else []
+
+
+def _reply_key(delivery_key: str, index: int) -> str:
+    return f"reply:{delivery_key}"
 
 
 def _passive(config: AccountConfig, parsed: ParsedRequest, reply: Reply) -> Response:
@@ -215,24 +198,20 @@ def _passive(config: AccountConfig, parsed: ParsedRequest, reply: Reply) -> Resp
     return Response(xml, media_type="application/xml")
 
 
-async def _reply_later(db: Database, work: asyncio.Task[Reply], inbound: Inbound, late_reply: _LateReply) -> None:
+async def _reply_later(db: Any, work: asyncio.Task[Turn], inbound: Inbound, keep: KeepReply) -> None:
     """Queue the reply of work that outlived the budget, once it is done (unless the turn
-    queued it itself)."""
+    kept it itself)."""
     try:
-        reply = await work
+        turn = await work
     except Exception:
         # Rolled back, and WeChat was told "success": it will not deliver this again.
         log.exception("wechat %s: late handling of %s failed", inbound.account, inbound.delivery_key)
         return
     # A duplicate's reply belongs to the first delivery, which answered or queued it.
-    if late_reply.queued or reply.duplicate or not reply.text.strip():
+    if turn.kept is not None or turn.reply.duplicate or not turn.reply.text.strip():
         return
     try:
-        async with db.transaction() as s:
-            respondent = await RespondentRepository(s).by_identity(
-                inbound.channel, inbound.account, inbound.external_id
-            )
-            await _enqueue_reply(s, inbound, reply, respondent)
+        await queue_late_reply(db, inbound, turn.reply, keep)
     except Exception:
         log.exception(
             "wechat %s: the late reply to %s could not be queued", inbound.account, inbound.delivery_key

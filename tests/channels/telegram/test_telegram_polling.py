@@ -11,7 +11,7 @@ from aiogram.utils.backoff import BackoffConfig
 from sqlalchemy import func, select
 
 from bot.channels.telegram.polling import poll, run_polling
-from bot.runtime import Runtime
+from bot.services.runtime import Runtime
 from bot.services.flows import prepare
 from storage.db import Database
 from storage.models import InboundMessage

@@ -150,8 +150,8 @@ async def test_a_turn_that_ends_past_the_budget_commits_its_reply_with_it(db_url
     from datetime import UTC, datetime
 
     from bot.channels.base import Inbound
-    from bot.channels.wechat.route import _LateReply
-    from bot.runtime import Runtime
+    from bot.channels.wechat.route import _keep
+    from bot.services.runtime import Runtime
     from bot.services.flows import prepare
     from storage.db import Database
 
@@ -159,25 +159,26 @@ async def test_a_turn_that_ends_past_the_budget_commits_its_reply_with_it(db_url
     try:
         await prepare(db, migrate=False, publish_defaults=True)
         runtime = Runtime(db)
-        late = _LateReply(deadline=asyncio.get_running_loop().time() - 1)  # the budget is gone
+        late = _keep(deadline=asyncio.get_running_loop().time() - 1)  # the budget is gone
         inbound = Inbound(
             channel="wechat", account=ACCOUNT, external_id="o-crash", kind="start",
             delivery_key="wechat:test:evt:o-crash:1:subscribe", at=datetime.now(UTC),
             start_payload="humanitarian_aid",
         )
-        reply = await runtime.handle(inbound, after_turn=late.queue_if_late)
-        assert late.queued
+        turn = await runtime.handle_turn(inbound, keep=late)
+        reply = turn.reply
+        assert turn.kept is not None and len(turn.kept.rows) == 1
         async with db.transaction() as s:
             [row] = list(await s.scalars(select(OutboxMessage)))
         assert row.text == reply.text and row.dedup_key == f"reply:{inbound.delivery_key}"
 
-        on_time = _LateReply(deadline=asyncio.get_running_loop().time() + 60)
-        await runtime.handle(
+        on_time = _keep(deadline=asyncio.get_running_loop().time() + 60)
+        turn = await runtime.handle_turn(
             Inbound(channel="wechat", account=ACCOUNT, external_id="o-crash", kind="text",
                     delivery_key="wechat:test:msg:2", at=datetime.now(UTC), text="好的"),
-            after_turn=on_time.queue_if_late,
+            keep=on_time,
         )
-        assert not on_time.queued  # in time: the passive reply carries it, nothing queued
+        assert turn.kept is None  # in time: the passive reply carries it, nothing queued
         async with db.transaction() as s:
             assert len(list(await s.scalars(select(OutboxMessage)))) == 1
     finally:

@@ -1,7 +1,12 @@
 """The published flows, by category: which surveys exist and how people name their group.
 
 Categories are data: every published flow brings its own category, names and aliases.
-Flow versions are immutable, so parsed flows are cached by version id for the process's life.
+A flow is shared (no organisation: the bundled defaults) or belongs to an organisation,
+where it serves that organisation and the ones under it in place of the shared flow of its
+category; the nearest organisation up the tree wins.
+
+Flow versions are immutable, so parsed flows are cached by version id for the process's
+life; an organisation's place in the tree never changes, so its path is cached too.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from flows.answers import parse_answer
 from flows.normalize import normalize
 from flows.schema import Flow, I18nText, Option, Question
 from storage.repositories.flows import FlowRepository
+from storage.repositories.organisations import OrganisationRepository
 
 _WHICH_GROUP = I18nText(
     zh="您好！这里是红十字会回访。请问您属于以下哪一类？",
@@ -22,7 +28,7 @@ _WHICH_GROUP = I18nText(
 
 @dataclass(frozen=True)
 class Catalog:
-    """The latest flow of each category, in a stable order."""
+    """The flow of each category an organisation's respondents take, in a stable order."""
 
     flows: tuple[tuple[int, Flow], ...]  # (flow_version_id, flow)
 
@@ -55,11 +61,12 @@ class Catalog:
 
 
 class FlowCache:
-    """Parsed flows by version id, for the process's life: versions never change."""
+    """Parsed flows by version id, and catalogs by organisation, for the process's life."""
 
     def __init__(self) -> None:
         self._by_version: dict[int, Flow] = {}
-        self._catalog: tuple[tuple[int, ...], Catalog] | None = None
+        self._paths: dict[int, str] = {}
+        self._catalogs: dict[str, tuple[tuple[tuple[int, int | None], ...], Catalog]] = {}
 
     def get(self, version_id: int, definition: dict) -> Flow:
         flow = self._by_version.get(version_id)
@@ -76,13 +83,38 @@ class FlowCache:
             flow = self.get(version_id, definition)
         return flow
 
-    async def catalog(self, repo: FlowRepository) -> Catalog:
+    async def path_of(self, organisations: OrganisationRepository, organisation_id: int | None) -> str | None:
+        if organisation_id is None:
+            return None
+        path = self._paths.get(organisation_id)
+        if path is None:
+            found = await organisations.get(organisation_id)
+            if found is None:
+                return None
+            path = self._paths[organisation_id] = found.path
+        return path
+
+    async def catalog(self, repo: FlowRepository, organisation_id: int | None = None) -> Catalog:
+        """The catalog of an organisation's respondents (None: of people of no organisation,
+        who take the shared flows)."""
         # One small query says which versions are latest; definitions load only when new.
-        ids = tuple(await repo.latest_ids())
-        if self._catalog is not None and self._catalog[0] == ids:
-            return self._catalog[1]
-        items = [(vid, await self.load(repo, vid)) for vid in ids]
-        items.sort(key=lambda item: (item[1].category.order, item[1].category.code))
+        latest = tuple(await repo.latest_ids_by_owner())
+        path = await self.path_of(OrganisationRepository(repo.session), organisation_id) or "/"
+        cached = self._catalogs.get(path)
+        if cached is not None and cached[0] == latest:
+            return cached[1]
+        # Depth of each organisation on the way down to this one: deeper wins.
+        depth = {int(part): i for i, part in enumerate(path.strip("/").split("/")) if part}
+        chosen: dict[str, tuple[int, int, Flow]] = {}  # category → (depth, version id, flow)
+        for vid, owner in latest:
+            if owner is not None and owner not in depth:
+                continue  # another organisation's own flow
+            flow = await self.load(repo, vid)
+            rank = -1 if owner is None else depth[owner]
+            current = chosen.get(flow.category.code)
+            if current is None or rank > current[0] or (rank == current[0] and vid > current[1]):
+                chosen[flow.category.code] = (rank, vid, flow)
+        items = sorted(((vid, f) for _, vid, f in chosen.values()), key=lambda i: (i[1].category.order, i[1].category.code))
         catalog = Catalog(tuple(items))
-        self._catalog = (ids, catalog)
+        self._catalogs[path] = (latest, catalog)
         return catalog

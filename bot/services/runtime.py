@@ -3,57 +3,55 @@
     claim the delivery key (a redelivery gets the stored reply and records nothing)
     lock the respondent (one message at a time per person, across processes)
     load the open session → engine → apply events → store the reply with the key
+    keep the reply in the outbox when the channel asked for it (bot.services.outbound)
+
+Channels hand over plain data (an `Inbound`, and how to keep the reply); what happens after
+the commit (a passive reply, an eager send) is the channel's own code, after `handle_turn`
+returns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import handlers
-from bot.catalog import Catalog, FlowCache
 from bot.channels.base import Inbound, OutMessage, Reply
+from bot.services import requests, surveys
+from bot.services.catalog import Catalog, FlowCache
+from bot.services.outbound import KeepReply, Kept, keep_reply
 from flows import engine, messages, render
 from flows.engine import EngineConfig, Input
-from flows.events import Choice, Step
+from flows.events import Choice
 from storage.db import Database
-from storage.models import Respondent, SurveySession
 from storage.locks import lock_respondent
+from storage.models import Respondent, SurveySession
 from storage.repositories.flows import FlowRepository
 from storage.repositories.inbound import InboundRepository
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.sessions import SessionRepository
 
+# Channels whose respondents are people trying huifang out, never counted in reports.
+TEST_CHANNELS = frozenset({"simulator", "console"})
 
-# A channel's own step for an inbound message, run inside the runtime's transaction after
-# the delivery is claimed and the respondent locked (so a redelivery never runs it again):
-# it may prepare the respondent (e.g. bind a QR scene's respondent to this identity) and
-# return None to let the survey turn run, or answer the message itself with its messages.
-BeforeTurn = Callable[[AsyncSession, Inbound], Awaitable[list[OutMessage] | None]]
 
-# A channel's step after the turn, in the same transaction, with the reply and the respondent
-# (None when there is none yet): it may write what must commit with the turn or not at all,
-# e.g. the reply's outbox rows, so a committed answer always has its reply kept. Not run for
-# a redelivery (the first delivery ran it); if it raises, the whole turn rolls back.
-AfterTurn = Callable[[AsyncSession, Inbound, Reply, Any], Awaitable[None]]
+@dataclass(frozen=True, slots=True)
+class Turn:
+    reply: Reply
+    kept: Kept | None = None  # the reply's outbox rows, when the channel asked to keep it
 
 
 class Runtime:
-    def __init__(self, db: Database, config: EngineConfig | None = None):
+    def __init__(self, db: Database, config: EngineConfig | None = None, flows: FlowCache | None = None):
         self.db = db
         self.config = config or engine.DEFAULT_CONFIG
-        self.flows = FlowCache()
+        self.flows = flows or FlowCache()
 
-    async def handle(
-        self,
-        inbound: Inbound,
-        *,
-        before_turn: BeforeTurn | None = None,
-        after_turn: AfterTurn | None = None,
-    ) -> Reply:
+    async def handle(self, inbound: Inbound, *, keep: KeepReply | None = None) -> Reply:
+        return (await self.handle_turn(inbound, keep=keep)).reply
+
+    async def handle_turn(self, inbound: Inbound, *, keep: KeepReply | None = None) -> Turn:
         async with self.db.transaction() as s:
             inbox = InboundRepository(s)
             message_id = await inbox.claim(
@@ -66,16 +64,9 @@ class Runtime:
                 at=inbound.at,
             )
             if message_id is None:
-                return await self._stored_reply(inbox, inbound.delivery_key)
+                return Turn(await self._stored_reply(inbox, inbound.delivery_key))
             await lock_respondent(s, f"{inbound.channel}:{inbound.account}:{inbound.external_id}")
-            early = await before_turn(s, inbound) if before_turn is not None else None
-            if early is None:
-                respondent, out = await self._turn(s, inbound)
-            else:
-                respondent = await RespondentRepository(s).by_identity(
-                    inbound.channel, inbound.account, inbound.external_id
-                )
-                out = early
+            respondent, out = await self._turn(s, inbound)
             reply = Reply(messages=tuple(out))
             await inbox.set_reply(
                 message_id,
@@ -83,9 +74,8 @@ class Runtime:
                 respondent_id=respondent.id if respondent is not None else None,
                 at=inbound.at,
             )
-            if after_turn is not None:
-                await after_turn(s, inbound, reply, respondent)
-            return reply
+            kept = await keep_reply(s, inbound, reply, respondent, keep) if keep is not None else None
+            return Turn(reply, kept)
 
     async def _stored_reply(self, inbox: InboundRepository, key: str) -> Reply:
         first = await inbox.get_by_key(key)
@@ -95,10 +85,14 @@ class Runtime:
 
     async def _turn(self, s: AsyncSession, inbound: Inbound) -> tuple[Respondent | None, list[OutMessage]]:
         people = RespondentRepository(s)
+        if inbound.bind_respondent is not None:
+            await requests.bind_identity(s, inbound)
         respondent = await people.by_identity(inbound.channel, inbound.account, inbound.external_id)
         if inbound.kind == "unreachable":
             await self._left(s, respondent, inbound)
             return respondent, []
+        if inbound.wants_human:
+            return respondent, await requests.human_requested(s, respondent, inbound)
         if respondent is None:
             return await self._first_contact(s, inbound)
         if respondent.unreachable_at is not None:
@@ -114,6 +108,9 @@ class Runtime:
             return respondent, await self._resume(s, respondent, open_session, inbound, Input(inbound.text, kind))
         return respondent, await self._between_surveys(s, respondent, inbound)
 
+    async def catalog_for(self, s: AsyncSession, organisation_id: int | None) -> Catalog:
+        return await self.flows.catalog(FlowRepository(s), organisation_id)
+
     async def _left(self, s: AsyncSession, respondent: Respondent | None, inbound: Inbound) -> None:
         """Unsubscribed or blocked us: nothing more is sent, and the open survey closes."""
         if respondent is None:
@@ -123,19 +120,25 @@ class Runtime:
         )
         open_session = await SessionRepository(s).open_for(respondent.id)
         if open_session is not None:
-            await self._end(s, respondent, open_session, inbound, "unreachable")
+            await surveys.end_survey(s, respondent, open_session, now=inbound.at, reason="unreachable")
 
     async def _first_contact(self, s: AsyncSession, inbound: Inbound) -> tuple[Respondent | None, list[OutMessage]]:
         """Someone we do not know: start the survey they named, or ask which group they are in.
 
         Nothing is stored about them until they name a group (the inbound log keeps the text).
         """
-        catalog = await self.flows.catalog(FlowRepository(s))
+        catalog = await self.catalog_for(s, inbound.organisation_id)
         found = catalog.find(inbound.start_payload or (inbound.text if inbound.kind != "start" else None))
         if found is None:
             return None, [_category_menu(catalog, inbound.lang or "zh")]
         people = RespondentRepository(s)
-        respondent = await people.create(category=found[1].category.code, lang=inbound.lang or "zh")
+        respondent = await people.create(
+            category=found[1].category.code,
+            lang=inbound.lang or "zh",
+            organisation_id=inbound.organisation_id,
+        )
+        if inbound.channel in TEST_CHANNELS:
+            respondent.is_test = True
         await people.add_identity(
             respondent, channel=inbound.channel, account=inbound.account, external_id=inbound.external_id
         )
@@ -145,7 +148,7 @@ class Runtime:
         """A scan, subscribe, deep link or menu key: an explicit wish to take a survey."""
         if respondent.opted_out_at is not None:
             await RespondentRepository(s).clear_opt_out(respondent, at=inbound.at)
-        catalog = await self.flows.catalog(FlowRepository(s))
+        catalog = await self.catalog_for(s, respondent.organisation_id)
         chosen = catalog.find(inbound.start_payload) if inbound.start_payload else None
         open_session = await SessionRepository(s).open_for(respondent.id)
         if open_session is not None and (chosen is None or chosen[1].category.code == respondent.category):
@@ -154,28 +157,21 @@ class Runtime:
         if chosen is None:
             return [_category_menu(catalog, respondent.lang)]
         if open_session is not None:
-            await self._end(s, respondent, open_session, inbound, "replaced")
+            await surveys.end_survey(s, respondent, open_session, now=inbound.at, reason="replaced")
         respondent.category = chosen[1].category.code
         return await self._start(s, respondent, chosen, inbound)
 
     async def _between_surveys(self, s: AsyncSession, respondent: Respondent, inbound: Inbound) -> list[OutMessage]:
         """No survey open: a known respondent who never had one begins; others are thanked."""
-        found = (await self.flows.catalog(FlowRepository(s))).find(respondent.category)
+        found = (await self.catalog_for(s, respondent.organisation_id)).find(respondent.category)
         if found is None or await SessionRepository(s).has_any(respondent.id):
             return [OutMessage(messages.text(None, "already_done", respondent.lang))]
         return await self._start(s, respondent, found, inbound)
 
     async def _start(self, s: AsyncSession, respondent: Respondent, found: tuple[int, Any], inbound: Inbound) -> list[OutMessage]:
-        version_id, flow = found
-        step = engine.start(flow, {"lang": respondent.lang, "source": inbound.channel}, inbound.at)
-        session = await SessionRepository(s).create(
-            respondent_id=respondent.id,
-            flow_version_id=version_id,
-            state=step.state,
-            status=step.state["lifecycle"],
-            now=inbound.at,
+        return await surveys.start_survey(
+            s, respondent, found, now=inbound.at, reason=f"{inbound.channel}:{inbound.kind}", source=inbound.channel
         )
-        return await self._apply(s, respondent, session, step, inbound)
 
     async def _resume(self, s: AsyncSession, respondent: Respondent, session: SurveySession, inbound: Inbound, message: Input) -> list[OutMessage]:
         flow = await self.flows.load(FlowRepository(s), session.flow_version_id)
@@ -184,28 +180,12 @@ class Runtime:
             step = engine.prompt(flow, session.state)
         else:
             step = engine.resume(flow, session.state, message, inbound.at, self.config)
-        out = await self._apply(s, respondent, session, step, inbound)
+        out = await surveys.apply_step(s, respondent, session, step, now=inbound.at, inbound=True)
         if step.state["lifecycle"] == "expired":
-            found = (session.flow_version_id, flow)
-            latest = await FlowRepository(s).latest_for_category(flow.category.code)
-            if latest is not None:
-                found = (latest.id, self.flows.get(latest.id, latest.definition))
-            out += await self._start(s, respondent, found, inbound)
+            # Long silence ended the old survey: the person starts afresh on the newest flow.
+            found = (await self.catalog_for(s, respondent.organisation_id)).find(flow.category.code)
+            out += await self._start(s, respondent, found or (session.flow_version_id, flow), inbound)
         return out
-
-    async def _apply(self, s: AsyncSession, respondent: Respondent, session: SurveySession, step: Step, inbound: Inbound) -> list[OutMessage]:
-        ctx = handlers.Context(
-            db=s, respondent=respondent, session_id=session.id, now=inbound.at, actor=f"respondent:{respondent.id}"
-        )
-        await handlers.apply(ctx, step.events)
-        await SessionRepository(s).save(
-            session, state=step.state, status=step.state["lifecycle"], now=inbound.at, inbound=True
-        )
-        return ctx.out
-
-    async def _end(self, s: AsyncSession, respondent: Respondent, session: SurveySession, inbound: Inbound, reason: str) -> None:
-        step = engine.expire(session.state, reason)
-        await self._apply(s, respondent, session, step, inbound)
 
 
 def _category_menu(catalog: Catalog, lang: str) -> OutMessage:

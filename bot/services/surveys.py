@@ -1,0 +1,83 @@
+"""Start, advance and end a respondent's survey, with or without a message from them:
+staff, campaigns and follow-ups start surveys too (`start_survey`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import OutMessage
+from bot.services import handlers
+from flows import engine
+from flows.events import Step
+from flows.schema import Flow
+from storage.models import Respondent, SurveySession
+from storage.repositories.audit import AuditRepository
+from storage.repositories.sessions import SessionRepository
+
+
+async def start_survey(
+    s: AsyncSession,
+    respondent: Respondent,
+    flow: tuple[int, Flow],
+    *,
+    now: datetime,
+    reason: str,
+    source: str | None = None,
+) -> list[OutMessage]:
+    """Open a session of `flow` (version id, parsed flow) for the respondent and return its
+    first messages (the greeting and the consent question), to send however the caller
+    reaches them. `reason` says who or what started it (e.g. "wechat:start", "staff:12",
+    "campaign:3"); it is kept in the audit log."""
+    version_id, parsed = flow
+    step = engine.start(parsed, {"lang": respondent.lang, "source": source or reason.split(":")[0]}, now)
+    session = await SessionRepository(s).create(
+        respondent_id=respondent.id,
+        flow_version_id=version_id,
+        state=step.state,
+        status=step.state["lifecycle"],
+        now=now,
+    )
+    await AuditRepository(s).record(
+        actor=reason,
+        action="survey_started",
+        subject_type="survey_session",
+        subject_id=str(session.id),
+        data={"respondent_id": respondent.id, "flow": parsed.id, "flow_version_id": version_id},
+        at=now,
+    )
+    return await apply_step(s, respondent, session, step, now=now, inbound=False)
+
+
+async def apply_step(
+    s: AsyncSession,
+    respondent: Respondent,
+    session: SurveySession,
+    step: Step,
+    *,
+    now: datetime,
+    inbound: bool,
+    actor: str | None = None,
+) -> list[OutMessage]:
+    """Apply the engine's events (one handler each) and save the session's new state."""
+    ctx = handlers.Context(
+        db=s, respondent=respondent, session_id=session.id, now=now, actor=actor or f"respondent:{respondent.id}"
+    )
+    await handlers.apply(ctx, step.events)
+    await SessionRepository(s).save(session, state=step.state, status=step.state["lifecycle"], now=now, inbound=inbound)
+    return ctx.out
+
+
+async def end_survey(
+    s: AsyncSession,
+    respondent: Respondent,
+    session: SurveySession,
+    *,
+    now: datetime,
+    reason: str,
+    actor: str | None = None,
+) -> list[OutMessage]:
+    """Close an open session (replaced, unreachable, expired after long silence…)."""
+    step = engine.expire(session.state, reason)
+    return await apply_step(s, respondent, session, step, now=now, inbound=False, actor=actor)
