@@ -1,4 +1,7 @@
-"""The composition root: settings → database → runtime → routes. Nothing is made at import."""
+"""The web app: the container's lifespan, the health check, the channels' routes.
+
+Everything it uses is built once by bot.container; nothing is made at import.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,10 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from bot.channels.wechat.route import wechat_router
-from bot.dispatch.worker import InProcessWorker, wants_in_process_worker
-from bot.services.runtime import Runtime
-from bot.services.flows import prepare
+from bot.container import open_container
+from bot.dispatch.worker import InProcessWorker
 from bot.settings import Settings
 from bot.web import simulator
-from storage.db import Database
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,26 +23,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
-        try:
-            await prepare(
-                db,
-                migrate=settings.auto_migrate,
-                publish_defaults=settings.publish_default_flows,
-                extra_dir=settings.extra_flows_dir,
-            )
+        async with open_container(settings) as container:
+            app.state.container = container
             app.state.settings = settings
-            app.state.db = db
-            app.state.runtime = Runtime(db, settings.engine)
+            app.state.db = container.db
+            app.state.runtime = container.runtime
             # Embedded default: the outbox is sent from inside this process (one writer).
-            worker = InProcessWorker(settings, db) if wants_in_process_worker(settings, db) else None
+            worker = InProcessWorker(container) if container.wants_in_process_worker else None
             try:
                 yield
             finally:
                 if worker is not None:
                     await worker.stop()
-        finally:
-            await db.dispose()
 
     app = FastAPI(title="huifang 回访", version="0.1.0", lifespan=lifespan)
 

@@ -40,19 +40,11 @@ def worker() -> None:
     import logging
 
     from bot.dispatch.worker import run_until_signalled
-    from storage.migrate import upgrade_async
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every request URL at INFO, and WeChat's carry the access_token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    settings = Settings()
-
-    async def run() -> None:
-        if settings.auto_migrate:
-            await upgrade_async(settings.database_url)
-        await run_until_signalled(settings)
-
-    asyncio.run(run())
+    asyncio.run(run_until_signalled(Settings()))
 
 
 @main.command(help="在终端里答一份问卷 Take a survey in the terminal.")
@@ -88,19 +80,13 @@ def flows_validate(paths: tuple[Path, ...]) -> None:
 @flows.command("publish", help="发布流程 Store a new immutable version of each changed flow.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def flows_publish(paths: tuple[Path, ...]) -> None:
+    from bot.container import open_container
     from bot.services.flows import publish_files
-    from storage.db import Database
-    from storage.migrate import upgrade_async
 
     async def run() -> list:
-        settings = Settings()
-        db = Database(settings.database_url)
-        try:
-            if settings.auto_migrate:
-                await upgrade_async(settings.database_url)
-            return await publish_files(db, list(paths))
-        finally:
-            await db.dispose()
+        # Only the files named: the bundled defaults are not seeded by this command.
+        async with open_container(Settings(), publish_defaults=False) as container:
+            return await publish_files(container.db, list(paths))
 
     try:
         results = asyncio.run(run())

@@ -9,13 +9,10 @@ from datetime import UTC, datetime
 from itertools import count
 
 from bot.channels.base import Inbound, Reply
-from bot.services.runtime import Runtime
-from bot.services.flows import prepare
+from bot.container import open_container
+from bot.services.respondents import has_open_survey
+from bot.services.catalog import category_names, surveys_exist
 from bot.settings import Settings
-from storage.db import Database
-from storage.repositories.flows import FlowRepository
-from storage.repositories.respondents import RespondentRepository
-from storage.repositories.sessions import SessionRepository
 
 
 def _print(reply: Reply) -> None:
@@ -24,19 +21,10 @@ def _print(reply: Reply) -> None:
 
 
 async def run_console(settings: Settings, category: str, lang: str) -> int:
-    db = Database(settings.database_url)
-    try:
-        await prepare(
-            db,
-            migrate=settings.auto_migrate,
-            publish_defaults=settings.publish_default_flows,
-            extra_dir=settings.extra_flows_dir,
-        )
-        runtime = Runtime(db, settings.engine)
-        async with db.transaction() as s:
-            catalog = await runtime.flows.catalog(FlowRepository(s))
-        if catalog.find(category) is None:
-            names = ", ".join(f"{f.category.code} ({f.category.name.zh})" for _, f in catalog.flows)
+    async with open_container(settings) as container:
+        runtime = container.runtime
+        if not await surveys_exist(container.db, runtime.flows, category):
+            names = ", ".join(f"{code} ({zh})" for code, zh in await category_names(container.db, runtime.flows))
             print(f"未知的类别 unknown category: {category}\n可选 choose one of: {names}", file=sys.stderr)
             return 2
         person = f"console-{uuid.uuid4().hex[:12]}"
@@ -59,13 +47,5 @@ async def run_console(settings: Settings, category: str, lang: str) -> int:
                 return 0
             reply = await runtime.handle(inbound("text", text=line))
             _print(reply)
-            if await _finished(runtime, person):
+            if not await has_open_survey(container.db, "console", "local", person):
                 return 0
-    finally:
-        await db.dispose()
-
-
-async def _finished(runtime: Runtime, person: str) -> bool:
-    async with runtime.db.transaction() as s:
-        r = await RespondentRepository(s).by_identity("console", "local", person)
-        return r is not None and await SessionRepository(s).open_for(r.id) is None

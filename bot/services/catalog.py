@@ -17,6 +17,7 @@ from functools import cached_property
 from flows.answers import parse_answer
 from flows.normalize import normalize
 from flows.schema import Flow, I18nText, Option, Question
+from storage.db import Database
 from storage.repositories.flows import FlowRepository
 from storage.repositories.organisations import OrganisationRepository
 
@@ -118,3 +119,16 @@ class FlowCache:
         catalog = Catalog(tuple(items))
         self._catalogs[path] = (latest, catalog)
         return catalog
+
+
+async def surveys_exist(db: Database, flows: FlowCache, reference: str, organisation_id: int | None = None) -> bool:
+    """Whether `reference` names a category of the organisation's catalog."""
+    async with db.transaction() as s:
+        return (await flows.catalog(FlowRepository(s), organisation_id)).find(reference) is not None
+
+
+async def category_names(db: Database, flows: FlowCache, organisation_id: int | None = None) -> list[tuple[str, str]]:
+    """(code, Chinese name) of each category, in menu order."""
+    async with db.transaction() as s:
+        catalog = await flows.catalog(FlowRepository(s), organisation_id)
+    return [(f.category.code, f.category.name.zh) for _, f in catalog.flows]

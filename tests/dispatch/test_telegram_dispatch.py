@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest_asyncio
 
 from bot.channels.telegram.config import TelegramBot
@@ -16,7 +15,8 @@ from bot.channels.telegram.sending import NO_ANSWER, NO_SUCH_BOT, WAITING
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.services.outbound import queue_message
 from bot.dispatch.telegram import TelegramSender
-from bot.dispatch.worker import build_senders, run_worker
+from bot.container import open_container
+from bot.dispatch.worker import run_worker
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import OutboxMessage, Respondent
@@ -215,19 +215,19 @@ async def test_the_worker_sends_telegram_rows_when_bots_are_configured(
         worker_poll_s=0.05,
         auto_migrate=False,
     )
-    async with httpx.AsyncClient() as http:
-        assert "telegram" not in build_senders(Settings(database_url=db_url), db=db, http=http, redis=None)
-        senders = build_senders(settings, db=db, http=http, redis=None)
-        assert isinstance(senders["telegram"], TelegramSender)  # WeChat waits for Redis
-
+    async with open_container(Settings(database_url=db_url, auto_migrate=False), prepare_database=False) as c:
+        assert "telegram" not in c.senders()
     row_id = await queue(db, await person(db, CHAT), CHAT, "您好，这是一条回访消息。")
-    stop = asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings, stop=stop, db=db))
-    try:
-        async with asyncio.timeout(10):
-            while (await row(db, row_id)).status != "sent":
-                await asyncio.sleep(0.05)
-    finally:
-        stop.set()
-        await asyncio.wait_for(worker, 5)
+    async with open_container(settings, prepare_database=False) as container:
+        senders = container.senders()
+        assert isinstance(senders["telegram"], TelegramSender)  # WeChat waits for Redis
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(container, stop=stop))
+        try:
+            async with asyncio.timeout(60):
+                while (await row(db, row_id)).status != "sent":
+                    await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await asyncio.wait_for(worker, 5)
     assert fake.texts_to(CHAT) == ["您好，这是一条回访消息。"]

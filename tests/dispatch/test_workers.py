@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
-from bot.dispatch.worker import wants_in_process_worker
+from bot.container import open_container
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -151,9 +151,7 @@ async def test_embedded_app_sends_the_outbox_from_its_own_process(
 
 async def test_only_sqlite_runs_the_worker_in_process_unless_told(pg_url, sqlite_url) -> None:
     for url, expected in ((sqlite_url, True), (pg_url, False)):
-        db = Database(url)
-        try:
-            assert wants_in_process_worker(Settings(database_url=url), db) is expected
-            assert wants_in_process_worker(Settings(database_url=url, in_process_worker=not expected), db) is not expected
-        finally:
-            await db.dispose()
+        for told, wanted in ((None, expected), (not expected, not expected)):
+            settings = Settings(database_url=url, in_process_worker=told, auto_migrate=False)
+            async with open_container(settings, prepare_database=False) as container:
+                assert container.wants_in_process_worker is wanted

@@ -163,9 +163,8 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> bool:
 
 async def run_polling(settings: Settings, bot_name: str | None = None, *, stop: asyncio.Event | None = None) -> int:
     """`huifang telegram-poll`: prepare the database, then poll one configured bot until Ctrl-C."""
-    from bot.dispatch.worker import InProcessWorker, wants_in_process_worker
-    from bot.services.flows import prepare
-    from storage.db import Database
+    from bot.container import open_container
+    from bot.dispatch.worker import InProcessWorker
 
     bots = list(settings.telegram_bots)
     chosen = [b for b in bots if bot_name in (None, b.name)]
@@ -178,7 +177,6 @@ async def run_polling(settings: Settings, bot_name: str | None = None, *, stop: 
         )
         return 2
     config = chosen[0]
-    db = Database(settings.database_url)
     loop = asyncio.get_running_loop()
     own_signals = stop is None
     stop = stop or asyncio.Event()
@@ -186,23 +184,22 @@ async def run_polling(settings: Settings, bot_name: str | None = None, *, stop: 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     try:
-        await prepare(
-            db,
-            migrate=settings.auto_migrate,
-            publish_defaults=settings.publish_default_flows,
-            extra_dir=settings.extra_flows_dir,
-        )
-        runtime = Runtime(db, settings.engine)
-        worker = InProcessWorker(settings, db) if wants_in_process_worker(settings, db) else None
-        print(f"回访 huifang: polling Telegram as {config.name}; Ctrl-C to stop 按 Ctrl-C 停止", file=sys.stderr)
-        try:
-            await poll(runtime, config.token.get_secret_value(), settings.telegram_api_base, bot_name=config.name, stop=stop)
-        finally:
-            if worker is not None:
-                await worker.stop()
+        async with open_container(settings) as container:
+            worker = InProcessWorker(container) if container.wants_in_process_worker else None
+            print(f"回访 huifang: polling Telegram as {config.name}; Ctrl-C to stop 按 Ctrl-C 停止", file=sys.stderr)
+            try:
+                await poll(
+                    container.runtime,
+                    config.token.get_secret_value(),
+                    settings.telegram_api_base,
+                    bot_name=config.name,
+                    stop=stop,
+                )
+            finally:
+                if worker is not None:
+                    await worker.stop()
         return 0
     finally:
         if own_signals:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-        await db.dispose()

@@ -67,8 +67,8 @@ def wechat_router(settings: Settings) -> APIRouter:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Runs inside the app's lifespan, after the database is open and before it closes.
-        state["accounts"] = AccountDirectory(app.state.db)
+        # Runs inside the app's lifespan, after the container is open and before it closes.
+        state["accounts"] = app.state.container.wechat_accounts
         try:
             yield
         finally:

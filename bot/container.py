@@ -1,0 +1,159 @@
+"""The composition root: everything a process needs, built once from `Settings`.
+
+    async with open_container(settings) as c:   # web app lifespan, `huifang worker`,
+        c.db, c.runtime, c.senders(), …          # the console, Telegram polling, every CLI
+
+Nothing here is made at import time, and nothing else in huifang builds a Database, a
+Redis client, a token store or a sender of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from redis.asyncio import Redis
+
+from bot.channels.wechat.accounts import AccountDirectory
+from bot.channels.wechat.api import LocalTokenStore, RedisTokenStore, TokenStore
+from bot.dispatch.rate_limit import RateLimiter, burst_for
+from bot.dispatch.sender import Sender
+from bot.services.catalog import FlowCache
+from bot.services.flows import prepare
+from bot.services.runtime import Runtime
+from bot.settings import Settings
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    redis: Redis | None
+    http: httpx.AsyncClient
+    flows: FlowCache
+    runtime: Runtime
+    wechat_accounts: AccountDirectory
+    clock: Clock = utcnow
+    _senders: dict[str, Sender] | None = field(default=None, repr=False)
+    _local_tokens: LocalTokenStore = field(default_factory=LocalTokenStore, repr=False)
+
+    @property
+    def tokens(self) -> TokenStore | None:
+        """Where WeChat access tokens live: Redis for many processes; this process's memory on
+        the embedded default; nowhere on PostgreSQL without Redis, since processes that each
+        fetched their own token would keep retiring each other's."""
+        if self.redis is not None:
+            return RedisTokenStore(self.redis)
+        if self.db.dialect == "sqlite":
+            return self._local_tokens
+        return None
+
+    @property
+    def wants_in_process_worker(self) -> bool:
+        if self.settings.in_process_worker is not None:
+            return self.settings.in_process_worker
+        return self.db.dialect == "sqlite"
+
+    def senders(self) -> dict[str, Sender]:
+        """The channels this process can send on, built on first use and kept."""
+        if self._senders is None:
+            self._senders = self._build_senders()
+        return self._senders
+
+    def _build_senders(self) -> dict[str, Sender]:
+        settings = self.settings
+        senders: dict[str, Sender] = {}
+        if settings.telegram_bots:
+            # Imported here: aiogram is loaded only where a Telegram bot is configured.
+            from bot.dispatch.telegram import CHANNEL as TELEGRAM
+            from bot.dispatch.telegram import TelegramSender
+
+            senders[TELEGRAM] = TelegramSender(self.db, settings.telegram_bots, api_base=settings.telegram_api_base)
+        tokens = self.tokens
+        if tokens is None:
+            log.warning(
+                "WeChat messages are not sent: set HUIFANG_REDIS_URL (the access_token is "
+                "shared through Redis). 未配置 Redis，微信消息暂不发送。"
+            )
+            return senders
+        from bot.dispatch.wechat import CHANNEL as WECHAT
+        from bot.dispatch.wechat import WeChatSender
+
+        limiter = RateLimiter(settings.wechat_rate_per_s, burst=burst_for(settings.wechat_rate_per_s), redis=self.redis)
+        senders[WECHAT] = WeChatSender(
+            self.db,
+            http=self.http,
+            tokens=tokens,
+            limiter=limiter,
+            accounts=self.wechat_accounts,
+            base_url=settings.wechat_api_base,
+            timeout_s=settings.wechat_api_timeout_s,
+        )
+        return senders
+
+    async def aclose(self) -> None:
+        for sender in (self._senders or {}).values():
+            close = getattr(sender, "aclose", None)  # senders holding their own connections
+            if close is not None:
+                await close()
+        self._senders = None
+
+
+@asynccontextmanager
+async def open_container(
+    settings: Settings | None = None,
+    *,
+    prepare_database: bool = True,
+    publish_defaults: bool | None = None,
+    clock: Clock = utcnow,
+) -> AsyncIterator[Container]:
+    """Everything built from `settings`, opened in order and closed in reverse.
+
+    `prepare_database`: migrate (when HUIFANG_AUTO_MIGRATE) and seed the bundled flows
+    (when HUIFANG_PUBLISH_DEFAULT_FLOWS) first; commands that only read pass False.
+    """
+    settings = settings or Settings()
+    db = Database(settings.database_url)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    container: Container | None = None
+    try:
+        if prepare_database:
+            await prepare(
+                db,
+                migrate=settings.auto_migrate,
+                publish_defaults=settings.publish_default_flows if publish_defaults is None else publish_defaults,
+                extra_dir=settings.extra_flows_dir,
+            )
+        async with httpx.AsyncClient() as http:
+            flows = FlowCache()
+            container = Container(
+                settings=settings,
+                db=db,
+                redis=redis,
+                http=http,
+                flows=flows,
+                runtime=Runtime(db, settings.engine, flows),
+                wechat_accounts=AccountDirectory(db),
+                clock=clock,
+            )
+            try:
+                yield container
+            finally:
+                await container.aclose()
+    finally:
+        if redis is not None:
+            await redis.aclose()
+        await db.dispose()
