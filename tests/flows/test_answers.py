@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from flows.answers import Parsed, parse_answer, parse_number, parse_yes_no
+from flows.answers import Parsed, parse_answer, parse_yes_no
 from flows.normalize import normalize
 from flows.schema import NO, YES, Question
 
@@ -23,6 +23,12 @@ def _question(type_: str, options: list[dict] | None = None, **fields) -> Questi
         options=options or [],
         **fields,
     )
+
+
+def parse_number(text: str) -> float | None:
+    """The number an unbounded number question reads in `text` (flows keeps no helper for it)."""
+    parsed = parse_answer(_question("number", integer=False), text)
+    return parsed.value if parsed.ok else None
 
 
 SATISFACTION = [
