@@ -28,6 +28,7 @@ def cn_integer(text: str) -> int | None:
     total = section = 0
     digit: int | None = None
     last_unit = 0  # the unit just applied, for "一百二" = 120
+    section_unit = 100_000  # small units fall within a section: "十一十" is no number
     after_zero = False
     for ch in text:
         if ch in CN_DIGITS:
@@ -41,12 +42,14 @@ def cn_integer(text: str) -> int | None:
             digit = value
         elif ch in _SMALL_UNITS:
             unit = _SMALL_UNITS[ch]
+            if unit >= section_unit:
+                return None
             if digit is None:
-                if unit != 10 or section % 100:  # only a bare "十" may stand alone
+                if unit != 10 or section % 100 or after_zero:  # only a bare "十" may stand alone
                     return None
                 digit = 1
             section += digit * unit
-            digit, last_unit, after_zero = None, unit, False
+            digit, last_unit, section_unit, after_zero = None, unit, unit, False
         else:
             unit = _BIG_UNITS[ch]
             if digit is not None:
@@ -54,7 +57,9 @@ def cn_integer(text: str) -> int | None:
             if section == 0:
                 return None
             total = (total + section) * unit
-            section, digit, last_unit, after_zero = 0, None, unit, False
+            section, digit, last_unit, section_unit, after_zero = 0, None, unit, 100_000, False
+    if after_zero and digit is None:
+        return None  # "十零": a zero holds a place only before a digit
     if digit is not None:
         # Spoken shorthand: the digit after the last unit is one place lower.
         section += digit * (last_unit // 10) if last_unit >= 100 and not after_zero else digit

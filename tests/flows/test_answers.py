@@ -126,6 +126,12 @@ def test_normalize(raw: str, expected: str) -> None:
         ("两千五", 2500),
         ("三万五", 35000),
         ("二零二四", 2024),
+        ("十一", 11),
+        ("二十三", 23),
+        ("一百零五", 105),
+        ("〇", 0),
+        ("一千零一十", 1010),
+        ("两千零二十四", 2024),
         ("一点五", 1.5),
         ("零", 0),
         ("-5", -5),
@@ -148,7 +154,10 @@ def test_parse_number_reads(raw: str, expected: float) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "不知道", "一般", "五六", "三四十", "35-40", "1和3", "百", "nan", "inf", "9" * 30, "三十多"],
+    [
+        "", "不知道", "一般", "五六", "三四十", "35-40", "1和3", "百", "nan", "inf", "9" * 30, "三十多",
+        "十一十", "十一百", "二零十", "十零",  # units out of order, a zero holding no place
+    ],  # fmt: skip
 )
 def test_parse_number_refuses(raw: str) -> None:
     """Ranges, vague amounts and words that merely contain a numeral are not numbers."""
