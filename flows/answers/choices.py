@@ -11,6 +11,7 @@ import re
 import weakref
 from dataclasses import dataclass
 
+from flows.answers.lexicon import MIXED, Reading, read_satisfaction
 from flows.answers.numerals import CN_CHARS, cn_integer
 from flows.answers.result import FAILED, MAX_CHOICE_TEXT, Parsed
 from flows.normalize import normalize
@@ -49,6 +50,9 @@ class _ChoiceTable:
     by_score: dict[int, frozenset[int]]  # rating questions: "5分" / "5星" names a score
     cjk_keys: tuple[tuple[str, int], ...]  # for "contained in", longest first
     ascii_keys: tuple[tuple[str, int], ...]  # matched on word boundaries, longest first
+    # Satisfaction level (+2 … -2) -> the options whose words read so; empty unless the
+    # options form a scale.
+    scale: dict[int, frozenset[int]]
 
 
 def _build_table(question: Question) -> _ChoiceTable:
@@ -71,6 +75,7 @@ def _build_table(question: Question) -> _ChoiceTable:
             else:
                 cjk.add((compact, index))
     return _ChoiceTable(
+        scale=_scale(question),
         codes=tuple(option.code for option in question.options),
         picked=tuple(Parsed(ok=True, value=option.code) for option in question.options),
         labels={key: frozenset(found) for key, found in labels.items()},
@@ -78,6 +83,48 @@ def _build_table(question: Question) -> _ChoiceTable:
         cjk_keys=tuple(sorted(cjk, key=lambda item: (-len(item[0]), item))),
         ascii_keys=tuple(sorted(asc, key=lambda item: (-len(item[0]), item))),
     )
+
+
+def _scale(question: Question) -> dict[int, frozenset[int]]:
+    """Each option's satisfaction levels, read from its Chinese label and synonyms.
+
+    Only when the labels themselves span at least two levels (非常满意 / 满意 / 一般 …):
+    a list of problems with a synonym like "都挺好" is not a scale, and "很好" there must
+    not pick the option "没有明显问题".
+    """
+    label_levels: set[int] = set()
+    scale: dict[int, set[int]] = {}
+    for index, option in enumerate(question.options):
+        label = read_satisfaction(normalize(option.label.zh))
+        if isinstance(label, Reading):
+            label_levels.add(label.level)
+        for raw in (option.label.zh, *option.synonyms):
+            reading = read_satisfaction(normalize(raw))
+            if isinstance(reading, Reading):
+                scale.setdefault(reading.level, set()).add(index)
+    if len(label_levels) < 2:
+        return {}
+    return {level: frozenset(found) for level, found in scale.items()}
+
+
+def _by_meaning(table: _ChoiceTable, text: str) -> _Picks | None:
+    """The option a satisfaction answer means on a scale ("不太满意", "满意得很", "巴适").
+
+    The answer's level is looked up among the options' own words; when the scale has no
+    option there, a strong answer takes the plain option of its side and a mild negative
+    the middle (Reading.levels_to_try). Two options at one level is ambiguous.
+    """
+    reading = read_satisfaction(text)
+    if reading is None:
+        return None
+    if reading == MIXED:
+        return "unrecognised"
+    assert isinstance(reading, Reading)
+    for level in reading.levels_to_try():
+        found = table.scale.get(level)
+        if found:
+            return found if len(found) == 1 else "ambiguous"
+    return "unrecognised"
 
 
 # Keyed by id(question) with a weak reference to check the id was not reused; pydantic
@@ -144,8 +191,8 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
     """Options whose label appears inside the answer ("我觉得非常好" -> 非常好).
 
     Longer labels win over labels inside them (非常好 over 好). A negation outside the
-    matched labels ("不太满意" against 满意) makes the answer unrecognised rather than
-    recorded as its opposite.
+    matched labels ("不是那个满意" against 满意) makes the answer unrecognised rather than
+    recorded as its opposite; on a scale, negation is read before this (_by_meaning).
     """
     if len(text) > MAX_CHOICE_TEXT:
         return None
@@ -241,13 +288,17 @@ def _read_words(table: _ChoiceTable, piece: str, read_whole: bool = True) -> _Pi
     return _contained(table, piece)
 
 
-def _read_choices(table: _ChoiceTable, text: str) -> _Picks:
+def _read_choices(table: _ChoiceTable, text: str, by_meaning: bool) -> _Picks:
     """The options a normalized answer names; a single choice is checked by the caller."""
     if not text:
         return "empty"
     picks = _read_piece(table, text)
     if picks is not None:
         return picks
+    if by_meaning and table.scale and len(text) <= MAX_CHOICE_TEXT:
+        picks = _by_meaning(table, text)
+        if picks is not None:
+            return picks
     core = text.rstrip(_CHOICE_PARTICLES) or text
     if core in _ALL_WORDS:
         return frozenset(range(len(table.codes)))
@@ -281,7 +332,7 @@ def _read_choices(table: _ChoiceTable, text: str) -> _Picks:
 
 def parse_choice(question: Question, text: str, multi: bool) -> Parsed:
     table = _table(question)
-    picks = _read_choices(table, normalize(text))
+    picks = _read_choices(table, normalize(text), by_meaning=not multi)
     if isinstance(picks, str):
         return FAILED[picks]
     if not multi:

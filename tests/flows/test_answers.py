@@ -287,6 +287,9 @@ def test_yes_no_question(raw: str, expected: Parsed) -> None:
         ("不错", "good"),
         ("还行吧", "ok"),
         ("马马虎虎", "ok"),
+        # negation and degree words read on the scale (flows/answers/lexicon.py)
+        ("不太好", "bad"),
+        ("太差了", "very_bad"),
         # the number and label copied together
         ("2. 好", "good"),
         ("3、一般", "ok"),
@@ -310,7 +313,7 @@ def test_single_choice_understands(raw: str, code: str) -> None:
         ("非常好，不好", "ambiguous"),
         ("2 非常好", "ambiguous"),  # the number and the label disagree
         ("都", "ambiguous"),
-        ("不太好", "unrecognised"),  # a negation we cannot place: ask again, never guess
+        ("不，好", "unrecognised"),  # a negation we cannot place: ask again, never guess
         ("not good", "unrecognised"),
         ("你好", "unrecognised"),
         ("z", "unrecognised"),
