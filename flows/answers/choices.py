@@ -11,7 +11,7 @@ import re
 import weakref
 from dataclasses import dataclass
 
-from flows.answers.lexicon import MIXED, Reading, read_satisfaction
+from flows.answers.lexicon import Reading, read_satisfaction
 from flows.answers.numerals import CN_CHARS, cn_integer
 from flows.answers.result import FAILED, MAX_CHOICE_TEXT, Parsed
 from flows.normalize import normalize
@@ -117,9 +117,8 @@ def _by_meaning(table: _ChoiceTable, text: str) -> _Picks | None:
     reading = read_satisfaction(text)
     if reading is None:
         return None
-    if reading == MIXED:
-        return "unrecognised"
-    assert isinstance(reading, Reading)
+    if not isinstance(reading, Reading):
+        return "unrecognised"  # MIXED: hedged or asked back, so ask again
     for level in reading.levels_to_try():
         found = table.scale.get(level)
         if found:

@@ -273,7 +273,10 @@ def _reading_at(tokens: list[_Token], index: int, attached: set[int]) -> Reading
             if level == 0 or mild:
                 return None
             # "不非常满意" is "not very": mildly negative. "不差" is fine; "没有不满意" too.
-            level, mild = (-1, True) if level == 2 else (0, False) if level == -2 else (-level, False)
+            if level == 2:
+                level, mild = -1, True
+            else:
+                level = 0 if level == -2 else -level
         elif kind is Kind.SOFTENER:
             if level == 0 or mild:
                 return None

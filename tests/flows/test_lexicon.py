@@ -19,7 +19,8 @@ def _option(code: str, zh: str, en: str, score: int) -> dict:
 
 
 def _rating(*options: dict) -> Question:
-    return Question(id="q", type="rating", prompt={"zh": "问题", "en": "Question"}, options=list(options))
+    prompt = {"zh": "问题", "en": "Question"}
+    return Question(id="q", type="rating", prompt=prompt, options=list(options))
 
 
 def _default(flow: str, question: str) -> Question:
