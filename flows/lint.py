@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.graph import edges, successors
-from flows.loader import FlowError, Source
+from flows.source import FlowError, Source
 from flows.messages import DEFAULTS
 from flows.schema import CHOICE_TYPES, END, NO, YES, Flow, Question
 

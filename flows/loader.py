@@ -6,7 +6,6 @@ map from path ("questions[3].next[0].goto") to line, so every error can name its
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 import re
 from typing import Any
@@ -14,39 +13,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from flows.lint import lint
 from flows.schema import Flow
-
-
-@dataclass(frozen=True, slots=True)
-class FlowError:
-    file: str
-    line: int | None
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-@dataclass
-class Source:
-    """A flow file's data, with the line of each path (1-based)."""
-
-    name: str
-    text: str
-    data: Any = None
-    lines: dict[str, int] = field(default_factory=dict)
-    seen_nodes: set[int] = field(default_factory=set, repr=False)
-
-    def line_of(self, path: str) -> int | None:
-        # An error inside a missing field points at its nearest existing parent.
-        while path:
-            if path in self.lines:
-                return self.lines[path]
-            cut = max(path.rfind("."), path.rfind("["))
-            path = path[:cut] if cut > 0 else ""
-        return self.lines.get("", 1)
+from flows.source import FlowError, Source
 
 
 class FlowYamlLoader(yaml.SafeLoader):
@@ -214,8 +183,6 @@ def validate_source(src: Source) -> tuple[Flow | None, list[FlowError]]:
 
 def load_text(name: str, text: str) -> tuple[Flow | None, Source, list[FlowError]]:
     """Parse and check one flow file; the flow is None whenever there is an error."""
-    from flows.lint import lint  # lint needs Source; imported here to keep the order clear
-
     src, errors = read_source(name, text)
     if errors:
         return None, src, errors

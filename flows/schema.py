@@ -155,6 +155,3 @@ class Flow(Strict):
 
     def question(self, qid: str) -> Question:
         return self._by_id[qid]
-
-    def has_question(self, qid: str) -> bool:
-        return qid in self._by_id

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from flows.answers import Parsed, parse_answer, parse_number, parse_yes_no
+from flows.answers import Parsed, parse_answer, parse_yes_no
 from flows.normalize import normalize
 from flows.schema import NO, YES, Question
 
@@ -23,6 +23,12 @@ def _question(type_: str, options: list[dict] | None = None, **fields) -> Questi
         options=options or [],
         **fields,
     )
+
+
+def parse_number(text: str) -> float | None:
+    """The number an unbounded number question reads in `text` (flows keeps no helper for it)."""
+    parsed = parse_answer(_question("number", integer=False), text)
+    return parsed.value if parsed.ok else None
 
 
 SATISFACTION = [
@@ -120,6 +126,12 @@ def test_normalize(raw: str, expected: str) -> None:
         ("两千五", 2500),
         ("三万五", 35000),
         ("二零二四", 2024),
+        ("十一", 11),
+        ("二十三", 23),
+        ("一百零五", 105),
+        ("〇", 0),
+        ("一千零一十", 1010),
+        ("两千零二十四", 2024),
         ("一点五", 1.5),
         ("零", 0),
         ("-5", -5),
@@ -142,7 +154,10 @@ def test_parse_number_reads(raw: str, expected: float) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "不知道", "一般", "五六", "三四十", "35-40", "1和3", "百", "nan", "inf", "9" * 30, "三十多"],
+    [
+        "", "不知道", "一般", "五六", "三四十", "35-40", "1和3", "百", "nan", "inf", "9" * 30, "三十多",
+        "十一十", "十一百", "二零十", "十零",  # units out of order, a zero holding no place
+    ],  # fmt: skip
 )
 def test_parse_number_refuses(raw: str) -> None:
     """Ranges, vague amounts and words that merely contain a numeral are not numbers."""
@@ -272,6 +287,9 @@ def test_yes_no_question(raw: str, expected: Parsed) -> None:
         ("不错", "good"),
         ("还行吧", "ok"),
         ("马马虎虎", "ok"),
+        # negation and degree words read on the scale (flows/answers/lexicon.py)
+        ("不太好", "bad"),
+        ("太差了", "very_bad"),
         # the number and label copied together
         ("2. 好", "good"),
         ("3、一般", "ok"),
@@ -295,7 +313,7 @@ def test_single_choice_understands(raw: str, code: str) -> None:
         ("非常好，不好", "ambiguous"),
         ("2 非常好", "ambiguous"),  # the number and the label disagree
         ("都", "ambiguous"),
-        ("不太好", "unrecognised"),  # a negation we cannot place: ask again, never guess
+        ("不，好", "unrecognised"),  # a negation we cannot place: ask again, never guess
         ("not good", "unrecognised"),
         ("你好", "unrecognised"),
         ("z", "unrecognised"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.answers import Parsed, parse_answer, parse_number, parse_yes_no
+from flows.answers import Parsed, parse_answer, parse_yes_no
 from flows.commands import Command, detect_command
 from flows.normalize import normalize
 from flows.schema import NO, YES, Question
@@ -24,6 +24,12 @@ def _question(type_: str, options: list[dict] | None = None, **fields) -> Questi
     return Question(
         id="q", type=type_, prompt={"zh": "问题", "en": "Question"}, options=options or [], **fields
     )
+
+
+def parse_number(text: str) -> float | None:
+    """The number an unbounded number question reads in `text` (flows keeps no helper for it)."""
+    parsed = parse_answer(_question("number", integer=False), text)
+    return parsed.value if parsed.ok else None
 
 
 SATISFACTION = [

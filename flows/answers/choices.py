@@ -1,0 +1,346 @@
+"""Single choice, multiple choice and rating answers: "1", "①", "第二个吧", "B", "1、3",
+an option's words ("我觉得非常好"), a synonym, or a score ("5分", "五星").
+
+Choice lookups (labels, synonyms) are built once per question object and cached, because
+the engine must handle tens of thousands of messages a second on one core.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from dataclasses import dataclass
+
+from flows.answers.lexicon import Reading, read_satisfaction
+from flows.answers.numerals import CN_CHARS, cn_integer
+from flows.answers.result import FAILED, MAX_CHOICE_TEXT, Parsed
+from flows.normalize import normalize
+from flows.schema import Question
+
+_ORDINAL = re.compile(
+    r"(?:我|答案是?|就)?(?:选择|选|要)?\s*(?:第|option|choice|#)?\s*[(\[【]?\s*"
+    rf"(?P<n>[0-9]{{1,6}}|[{CN_CHARS}]{{1,6}}|[a-z]{{1,26}})"
+    r"\s*[)\]】]?\s*(?:个选项|项选项|选项|个|项|条|种|号|位)?"
+)
+# "5分", "五星": a rating given as its score, which need not be the option's position.
+_SCORED = re.compile(
+    rf"(?P<n>[0-9]{{1,3}}|[{CN_CHARS}]{{1,4}})\s*(?:颗星|星|分|stars?|points?|pts)"
+)
+# "2. 满意" or "B 满意": the number and the label copied together from the question.
+_ECHO = re.compile(
+    rf"(?:第)?(?P<n>[0-9]{{1,3}}|[a-z]|[{CN_CHARS}]{{1,3}})\s*[.、):]?\s*(?P<label>.+)"
+)
+_SPLIT = re.compile(r"\s*(?:[,;/|&+]|、|以及|还有|和|与|跟|及|(?<![a-z])and(?![a-z]))\s*")
+_ALL_WORDS = frozenset(
+    """都 全部 全选 都选 全都 都是 都要 都有 所有 全部都是 都可以 以上都是 以上全部 all""".split()
+) | {"all of them", "all of the above", "everything"}
+# Pieces of a multi-pick answer that carry no pick: "嗯，1和3".
+_FILLERS = frozenset("嗯 嗯嗯 哦 呃 额 那个 我选 选 我选择 我觉得 我认为 答案 答案是 谢谢 好的".split())
+_CHOICE_PARTICLES = "吧啊呀呢哦啦嘛哈呗咯喔噢"
+_COURTESY_WORDS = re.compile("你好|您好|谢谢您|谢谢你|谢谢|多谢|麻烦了|麻烦你|辛苦了|请问")
+_CJK_NEGATIONS = frozenset("不没别未无")
+_EN_NEGATION = re.compile(r"(?<![a-z])(?:not|no|never|n't|dont|didnt|isnt|wasnt)(?![a-z])")
+
+
+@dataclass(frozen=True, slots=True)
+class _ChoiceTable:
+    codes: tuple[str, ...]
+    picked: tuple[Parsed, ...]  # the result for picking each option alone
+    labels: dict[str, frozenset[int]]  # normalized label / synonym (also without spaces)
+    by_score: dict[int, frozenset[int]]  # rating questions: "5分" / "5星" names a score
+    cjk_keys: tuple[tuple[str, int], ...]  # for "contained in", longest first
+    ascii_keys: tuple[tuple[str, int], ...]  # matched on word boundaries, longest first
+    # Satisfaction level (+2 … -2) -> the options whose words read so; empty unless the
+    # options form a scale.
+    scale: dict[int, frozenset[int]]
+
+
+def _build_table(question: Question) -> _ChoiceTable:
+    labels: dict[str, set[int]] = {}
+    by_score: dict[int, set[int]] = {}
+    cjk: set[tuple[str, int]] = set()
+    asc: set[tuple[str, int]] = set()
+    for index, option in enumerate(question.options):
+        if question.type == "rating" and option.score is not None:
+            by_score.setdefault(option.score, set()).add(index)
+        for raw in (option.label.zh, option.label.en, *option.synonyms):
+            key = normalize(raw)
+            if not key:
+                continue
+            compact = key.replace(" ", "")
+            labels.setdefault(key, set()).add(index)
+            labels.setdefault(compact, set()).add(index)
+            if key.isascii():
+                asc.add((key, index))
+            else:
+                cjk.add((compact, index))
+    return _ChoiceTable(
+        scale=_scale(question),
+        codes=tuple(option.code for option in question.options),
+        picked=tuple(Parsed(ok=True, value=option.code) for option in question.options),
+        labels={key: frozenset(found) for key, found in labels.items()},
+        by_score={score: frozenset(found) for score, found in by_score.items()},
+        cjk_keys=tuple(sorted(cjk, key=lambda item: (-len(item[0]), item))),
+        ascii_keys=tuple(sorted(asc, key=lambda item: (-len(item[0]), item))),
+    )
+
+
+def _scale(question: Question) -> dict[int, frozenset[int]]:
+    """Each option's satisfaction levels, read from its Chinese label and synonyms.
+
+    Only when the labels themselves span at least two levels (非常满意 / 满意 / 一般 …):
+    a list of problems with a synonym like "都挺好" is not a scale, and "很好" there must
+    not pick the option "没有明显问题".
+    """
+    label_levels: set[int] = set()
+    scale: dict[int, set[int]] = {}
+    for index, option in enumerate(question.options):
+        label = read_satisfaction(normalize(option.label.zh))
+        if isinstance(label, Reading):
+            label_levels.add(label.level)
+        for raw in (option.label.zh, *option.synonyms):
+            reading = read_satisfaction(normalize(raw))
+            if isinstance(reading, Reading):
+                scale.setdefault(reading.level, set()).add(index)
+    if len(label_levels) < 2:
+        return {}
+    return {level: frozenset(found) for level, found in scale.items()}
+
+
+def _by_meaning(table: _ChoiceTable, text: str) -> _Picks | None:
+    """The option a satisfaction answer means on a scale ("不太满意", "满意得很", "巴适").
+
+    The answer's level is looked up among the options' own words; when the scale has no
+    option there, a strong answer takes the plain option of its side and a mild negative
+    the middle (Reading.levels_to_try). Two options at one level is ambiguous.
+    """
+    reading = read_satisfaction(text)
+    if reading is None:
+        return None
+    if not isinstance(reading, Reading):
+        return "unrecognised"  # MIXED: hedged or asked back, so ask again
+    for level in reading.levels_to_try():
+        found = table.scale.get(level)
+        if found:
+            return found if len(found) == 1 else "ambiguous"
+    return "unrecognised"
+
+
+# Keyed by id(question) with a weak reference to check the id was not reused; pydantic
+# models holding lists are unhashable, and rebuilding the table per message is too slow.
+_tables: dict[int, tuple[weakref.ref[Question], _ChoiceTable]] = {}
+
+
+def _table(question: Question) -> _ChoiceTable:
+    key = id(question)
+    entry = _tables.get(key)
+    if entry is not None and entry[0]() is question:
+        return entry[1]
+    table = _build_table(question)
+
+    def forget(ref: weakref.ref[Question], key: int = key) -> None:
+        current = _tables.get(key)
+        if current is not None and current[0] is ref:
+            del _tables[key]
+
+    _tables[key] = (weakref.ref(question, forget), table)
+    return table
+
+
+# The result of reading one piece of a choice answer: option indices or a problem.
+_Picks = frozenset[int] | str
+
+
+def _position(inner: str, count: int, multi_digits: bool) -> _Picks | None:
+    """Options named by number or letter; None when `inner` is not a number or letter."""
+    if inner[0].isdigit():
+        if len(inner) > 1 and inner[0] != "0":
+            if count >= 10:
+                number = int(inner)
+                return frozenset({number - 1}) if number <= count else "ambiguous"
+            digits = {int(d) for d in inner}
+            if multi_digits and all(1 <= d <= count for d in digits):
+                return frozenset(d - 1 for d in digits)
+            return "out_of_range"
+        number = int(inner)
+        return frozenset({number - 1}) if 1 <= number <= count else "out_of_range"
+    if inner[0] in CN_CHARS:
+        number = cn_integer(inner)
+        if number is None:
+            return None
+        return frozenset({number - 1}) if 1 <= number <= count else "out_of_range"
+    indices = {ord(letter) - 97 for letter in inner}
+    if all(index < count for index in indices) and (len(inner) == 1 or len(indices) == len(inner)):
+        return frozenset(indices)
+    return None
+
+
+def _label(table: _ChoiceTable, text: str) -> frozenset[int] | None:
+    found = table.labels.get(text)
+    if found is None and " " in text:
+        found = table.labels.get(text.replace(" ", ""))
+    return found
+
+
+def _is_ascii_word_char(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
+    """Options whose label appears inside the answer ("我觉得非常好" -> 非常好).
+
+    Longer labels win over labels inside them (非常好 over 好). A negation outside the
+    matched labels ("不是那个满意" against 满意) makes the answer unrecognised rather than
+    recorded as its opposite; on a scale, negation is read before this (_by_meaning).
+    """
+    if len(text) > MAX_CHOICE_TEXT:
+        return None
+    found: set[int] = set()
+    # "你好" is a greeting, not the option "好".
+    compact = _COURTESY_WORDS.sub("\0", text.replace(" ", ""))
+    taken = [False] * len(compact)
+    for key, index in table.cjk_keys:
+        start = compact.find(key)
+        while start != -1:
+            end = start + len(key)
+            if not any(taken[start:end]):
+                taken[start:end] = [True] * len(key)
+                found.add(index)
+            start = compact.find(key, end)
+    if found and any(ch in _CJK_NEGATIONS for ch, used in zip(compact, taken) if not used):
+        return None
+    ascii_found: set[int] = set()
+    rest = text
+    for key, index in table.ascii_keys:
+        start = rest.find(key)
+        while start != -1:
+            end = start + len(key)
+            before_ok = start == 0 or not _is_ascii_word_char(rest[start - 1])
+            after_ok = end == len(rest) or not _is_ascii_word_char(rest[end])
+            if before_ok and after_ok:
+                ascii_found.add(index)
+                rest = rest[:start] + " " * len(key) + rest[end:]
+            start = rest.find(key, end)
+    if ascii_found and _EN_NEGATION.search(rest):
+        return None
+    found |= ascii_found
+    return frozenset(found) if found else None
+
+
+def _read_piece(table: _ChoiceTable, text: str) -> _Picks | None:
+    """One piece of a choice answer, without looking for labels inside words."""
+    found = _label(table, text)
+    if found is not None:
+        return found
+    core = text.rstrip(_CHOICE_PARTICLES) or text
+    if core != text:
+        found = _label(table, core)
+        if found is not None:
+            return found
+    if table.by_score:
+        scored = _SCORED.fullmatch(core)
+        if scored:
+            score = cn_integer(scored["n"]) if scored["n"][0] in CN_CHARS else int(scored["n"])
+            if score is None:
+                return None
+            found = table.by_score.get(score)
+            if found is None:
+                return "out_of_range"
+            return found if len(found) == 1 else "ambiguous"
+    count = len(table.codes)
+    ordinal = _ORDINAL.fullmatch(core)
+    if ordinal:
+        picks = _position(ordinal["n"], count, multi_digits=True)
+        if picks is not None:
+            return picks
+    echo = _ECHO.fullmatch(core)
+    if echo:
+        named = _label(table, echo["label"])
+        if named is not None:
+            numbered = _position(echo["n"], count, multi_digits=False)
+            if numbered is None:
+                return None
+            return named if numbered == named else "ambiguous"
+    return None
+
+
+def _read_words(table: _ChoiceTable, piece: str, read_whole: bool = True) -> _Picks | None:
+    """A piece that may still hold several words: "1 3", "非常好 一般", "我觉得挺好"."""
+    if read_whole:
+        picks = _read_piece(table, piece)
+        if picks is not None:
+            return picks
+    if " " in piece:
+        union: set[int] = set()
+        for word in piece.split(" "):
+            picks = _read_piece(table, word)
+            if picks is None:
+                if word in _FILLERS:
+                    continue
+                break
+            if isinstance(picks, str):
+                return picks
+            union |= picks
+        else:
+            if union:
+                return frozenset(union)
+    return _contained(table, piece)
+
+
+def _read_choices(table: _ChoiceTable, text: str, by_meaning: bool) -> _Picks:
+    """The options a normalized answer names; a single choice is checked by the caller."""
+    if not text:
+        return "empty"
+    picks = _read_piece(table, text)
+    if picks is not None:
+        return picks
+    if by_meaning and table.scale and len(text) <= MAX_CHOICE_TEXT:
+        picks = _by_meaning(table, text)
+        if picks is not None:
+            return picks
+    core = text.rstrip(_CHOICE_PARTICLES) or text
+    if core in _ALL_WORDS:
+        return frozenset(range(len(table.codes)))
+    if len(text) > MAX_CHOICE_TEXT:
+        return "unrecognised"
+    pieces = [piece for piece in _SPLIT.split(text) if piece]
+    problem: str | None = None
+    if len(pieces) > 1:
+        union: set[int] = set()
+        for piece in pieces:
+            picks = _read_words(table, piece)
+            if picks is None:
+                if piece in _FILLERS:
+                    continue
+                problem = "unrecognised"
+                break
+            if isinstance(picks, str):
+                problem = picks
+                break
+            union |= picks
+        else:
+            if union:
+                return frozenset(union)
+    else:
+        return _read_words(table, text, read_whole=False) or "unrecognised"
+    contained = _contained(table, text)
+    if contained is not None:
+        return contained
+    return problem or "unrecognised"
+
+
+def parse_choice(question: Question, text: str, multi: bool) -> Parsed:
+    table = _table(question)
+    picks = _read_choices(table, normalize(text), by_meaning=not multi)
+    if isinstance(picks, str):
+        return FAILED[picks]
+    if not multi:
+        if len(picks) != 1:
+            return FAILED["ambiguous"]
+        (index,) = picks
+        return table.picked[index]
+    if question.min_choices is not None and len(picks) < question.min_choices:
+        return FAILED["too_few"]
+    if question.max_choices is not None and len(picks) > question.max_choices:
+        return FAILED["too_many"]
+    return Parsed(ok=True, value=[table.codes[index] for index in sorted(picks)])
