@@ -22,17 +22,41 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to bind (default HUIFANG_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default HUIFANG_PORT or 8000).")
 def serve(host: str | None, port: int | None) -> None:
+    import logging
+
     import uvicorn
 
     from bot.app import create_app
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:  # bound and listening: the address now answers
+                bound = self.config.port
+                for server in getattr(self, "servers", []):
+                    for sock in server.sockets:
+                        bound = sock.getsockname()[1]  # the real port when HUIFANG_PORT=0
+                shown = self.config.host
+                if shown in ("0.0.0.0", "::", ""):
+                    shown = "127.0.0.1"  # listening everywhere: this machine's browser reaches it here
+                elif ":" in shown:
+                    shown = f"[{shown}]"
+                logging.getLogger("uvicorn.error").info("模拟器 simulator: http://%s:%s/simulator", shown, bound)
+
     settings = Settings()
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
     )
+    server = Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:  # as uvicorn.run: a port in use or a failed startup is an error
+        sys.exit(3)
 
 
 @main.command(help="发送队列 Send queued messages (outbox) until SIGTERM/SIGINT; run several on PostgreSQL.")

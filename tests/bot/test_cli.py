@@ -46,8 +46,12 @@ def test_serve_answers_health_on_the_embedded_default(tmp_path: Path) -> None:
         assert "回访模拟器" in page.text
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        log = proc.communicate(timeout=10)[0].decode()
     assert (tmp_path / "serve.db").exists()
+    # Where to point a browser, said once the server is up (not before it could answer).
+    line = f"模拟器 simulator: http://127.0.0.1:{port}/simulator"
+    assert log.count(line) == 1, log
+    assert log.index("Application startup complete") < log.index(line)
 
 
 def test_chat_runs_a_survey_in_the_terminal(tmp_path: Path) -> None:
