@@ -13,7 +13,78 @@ from bot.settings import Settings
 from flows.loader import FlowFileError, load_path
 
 
-@click.group(help="回访 huifang — follow-up surveys. Settings come from HUIFANG_* variables.")
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # A database that is missing or unreachable is the operator's to fix: one line
+            # that names it, not a traceback through SQLAlchemy and asyncpg.
+            line = _database_unreachable(exc)
+            if line is None:
+                raise
+            click.echo(line, err=True)
+            sys.exit(1)
+
+
+def _database_unreachable(exc: BaseException) -> str | None:
+    """One line (Chinese, then English) when `exc` means the configured database cannot be
+    used at all; None for anything else."""
+    import socket
+
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, DBAPIError):
+        chain, seen = [], set()
+        todo: list[BaseException | None] = [exc]
+        while todo:
+            e = todo.pop()
+            if e is None or id(e) in seen:
+                continue
+            seen.add(id(e))
+            chain.append(e)
+            todo += [e.__cause__, e.__context__, getattr(e, "orig", None)]
+    elif isinstance(exc, OSError) and exc.filename is None:
+        chain = [exc]  # asyncpg raises connection failures unwrapped
+    else:
+        return None
+
+    settings_url = Settings().database_url
+    try:
+        url = make_url(settings_url)
+        shown = url.render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 — a URL SQLAlchemy cannot parse has no password to hide
+        url, shown = None, "HUIFANG_DATABASE_URL"
+    names = {type(e).__name__ for e in chain}
+    if "InvalidCatalogNameError" in names:
+        name = url.database if url is not None else "NAME"
+        return f"数据库不存在 database does not exist: {shown} — 请先创建 create it first: createdb {name}"
+    if names & {"InvalidPasswordError", "InvalidAuthorizationSpecificationError"}:
+        return f"数据库拒绝登录 the database refused the login: {shown} — 请检查用户名和密码 check the user and password"
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError) or (isinstance(e, OSError) and "Connect call failed" in str(e)):
+            return (
+                f"无法连接数据库 cannot connect to the database: {shown}: 连接被拒绝 connection refused — "
+                "服务器在运行吗？主机和端口对吗？ is the server running, are host and port right?"
+            )
+        if isinstance(e, socket.gaierror):
+            return f"找不到数据库主机 unknown database host: {shown} — 请检查主机名 check the host name"
+        if isinstance(e, TimeoutError):
+            return f"连接数据库超时 timed out connecting to the database: {shown} — 请检查网络 check the network"
+    if isinstance(exc, OperationalError) and "unable to open database file" in str(exc):
+        # SQLite's only way of saying the file cannot be opened; its other operational errors
+        # (a missing table, a locked file) keep their traceback.
+        return (
+            f"无法打开数据库 cannot open the database: {shown}: unable to open database file — "
+            "目录存在且可写吗？ does the directory exist and is it writable?"
+        )
+    if isinstance(exc, OSError):
+        return f"无法连接数据库 cannot connect to the database: {shown}: {exc}"
+    return None
+
+
+@click.group(cls=_Commands, help="回访 huifang — follow-up surveys. Settings come from HUIFANG_* variables.")
 def main() -> None:
     pass
 
@@ -168,11 +239,17 @@ def db() -> None:
 
 @db.command("upgrade", help="Apply the Alembic migrations to HUIFANG_DATABASE_URL.")
 def db_upgrade() -> None:
-    from storage.migrate import upgrade
+    from storage.migrate import count_between, current, upgrade
 
     settings = Settings()
+    before = current(settings.database_url)
     upgrade(settings.database_url)
-    click.echo("database is up to date 数据库已是最新")
+    after = current(settings.database_url)
+    if before == after:
+        click.echo(f"已是最新 already up to date ({after})")
+    else:
+        count = count_between(before, after)
+        click.echo(f"已升级 upgraded: {before or '<none>'} → {after} ({count} migration{'s' if count != 1 else ''})")
 
 
 @main.command("telegram-poll", help="长轮询接收 Telegram 消息 Poll Telegram for updates (no public URL needed).")

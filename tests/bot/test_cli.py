@@ -10,6 +10,9 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import make_url
+
+from storage.migrate import head
 
 HUIFANG = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,5 +106,50 @@ def test_graph_prints_mermaid_for_a_default_flow(tmp_path: Path) -> None:
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     done = _run(["db", "upgrade"], _env(tmp_path / "up.db"))
-    assert done.returncode == 0 and "up to date" in done.stdout
+    assert done.returncode == 0, done.stderr
+    migrations = len(list((ROOT / "storage/migrations/versions").glob("[0-9]*.py")))
+    assert f"已升级 upgraded: <none> → {head()} ({migrations} migrations)" in done.stdout
+    assert "up to date" not in done.stdout
     assert (tmp_path / "up.db").stat().st_size > 0
+    again = _run(["db", "upgrade"], _env(tmp_path / "up.db"))
+    assert again.returncode == 0 and f"已是最新 already up to date ({head()})" in again.stdout
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _one_line_error(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def test_db_upgrade_on_a_missing_postgresql_database_says_so_in_one_line(tmp_path: Path) -> None:
+    server = make_url(os.environ.get("HUIFANG_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
+    missing = server.set(database="huifang_no_such_db").render_as_string(hide_password=False)
+    line = _one_line_error(_run(["db", "upgrade"], {**_env(tmp_path / "x.db"), "HUIFANG_DATABASE_URL": missing}))
+    assert "huifang_no_such_db" in line and "createdb huifang_no_such_db" in line
+    assert line.index("数据库") < line.index("database")  # Chinese first
+
+
+def test_commands_on_an_unreachable_server_say_so_in_one_line_without_the_password(tmp_path: Path) -> None:
+    port = _closed_port()
+    url = f"postgresql+asyncpg://huifang:s3cret-pw@127.0.0.1:{port}/huifang"
+    env = {**_env(tmp_path / "x.db"), "HUIFANG_DATABASE_URL": url}
+    flow_file = tmp_path / "volunteer.yaml"
+    flow_file.write_text((ROOT / "flows/defaults/volunteer.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    for args in (["db", "upgrade"], ["flows", "publish", str(flow_file)], ["wechat", "accounts"]):
+        line = _one_line_error(_run(args, env))
+        assert "s3cret-pw" not in line, args
+        assert f"127.0.0.1:{port}/huifang" in line, (args, line)
+        assert "refused" in line.lower(), (args, line)
+
+
+def test_db_upgrade_in_a_missing_directory_says_so_in_one_line(tmp_path: Path) -> None:
+    line = _one_line_error(_run(["db", "upgrade"], _env(tmp_path / "no" / "such" / "dir" / "x.db")))
+    assert "unable to open database file" in line
