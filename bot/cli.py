@@ -74,7 +74,8 @@ def _database_unreachable(exc: BaseException) -> str | None:
             return f"连接数据库超时 timed out connecting to the database: {shown} — 请检查网络 check the network"
     if isinstance(exc, OperationalError) and "unable to open database file" in str(exc):
         # SQLite's only way of saying the file cannot be opened; its other operational errors
-        # (a missing table, a locked file) keep their traceback.
+        # (a missing table, a locked file) keep their traceback. aiosqlite's worker thread may
+        # still print "Event loop is closed" after a failed connect (omnilib/aiosqlite#241).
         return (
             f"无法打开数据库 cannot open the database: {shown}: unable to open database file — "
             "目录存在且可写吗？ does the directory exist and is it writable?"

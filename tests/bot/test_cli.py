@@ -148,8 +148,3 @@ def test_commands_on_an_unreachable_server_say_so_in_one_line_without_the_passwo
         assert "s3cret-pw" not in line, args
         assert f"127.0.0.1:{port}/huifang" in line, (args, line)
         assert "refused" in line.lower(), (args, line)
-
-
-def test_db_upgrade_in_a_missing_directory_says_so_in_one_line(tmp_path: Path) -> None:
-    line = _one_line_error(_run(["db", "upgrade"], _env(tmp_path / "no" / "such" / "dir" / "x.db")))
-    assert "unable to open database file" in line
