@@ -166,11 +166,29 @@ def flows() -> None:
     pass
 
 
-@flows.command("validate", help="检查流程文件 Check flow files; errors name file:line and path.")
+def _flow_paths(paths: tuple[Path, ...]) -> list[Path]:
+    """Files as given; a directory stands for the flow files in it."""
+    from flows.loader import FLOW_SUFFIXES, flow_files
+
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = flow_files(p)
+            if not found:
+                patterns = ", ".join(f"*{s}" for s in FLOW_SUFFIXES)
+                click.echo(f"目录中没有流程文件 no flow files ({patterns}) in {p}", err=True)
+                sys.exit(1)
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+@flows.command("validate", help="检查流程文件 Check flow files (or every *.yaml, *.yml, *.json of a directory); errors name file:line and path.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def flows_validate(paths: tuple[Path, ...]) -> None:
     failed = False
-    for p in paths:
+    for p in _flow_paths(paths):
         flow, _, errors = load_path(p)
         if errors:
             failed = True
@@ -181,10 +199,12 @@ def flows_validate(paths: tuple[Path, ...]) -> None:
     sys.exit(1 if failed else 0)
 
 
-@flows.command("publish", help="发布流程 Store a new immutable version of each changed flow.")
+@flows.command("publish", help="发布流程 Store a new immutable version of each changed flow (files or directories).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def flows_publish(paths: tuple[Path, ...]) -> None:
     from bot.services import publish_files
+
+    files = _flow_paths(paths)
     from storage.db import Database
     from storage.migrate import upgrade_async
 
@@ -194,7 +214,7 @@ def flows_publish(paths: tuple[Path, ...]) -> None:
         try:
             if settings.auto_migrate:
                 await upgrade_async(settings.database_url)
-            return await publish_files(db, list(paths))
+            return await publish_files(db, files)
         finally:
             await db.dispose()
 

@@ -148,3 +148,30 @@ def test_commands_on_an_unreachable_server_say_so_in_one_line_without_the_passwo
         assert "s3cret-pw" not in line, args
         assert f"127.0.0.1:{port}/huifang" in line, (args, line)
         assert "refused" in line.lower(), (args, line)
+
+
+def test_validate_and_publish_accept_a_directory(tmp_path: Path) -> None:
+    env = _env(tmp_path / "dir.db")
+    defaults = sorted((ROOT / "flows/defaults").glob("*.yaml"))
+    checked = _run(["flows", "validate", "flows/defaults"], env)
+    assert checked.returncode == 0, checked.stderr
+    assert [line.split()[1].rstrip(":") for line in checked.stdout.splitlines()] == [
+        f"flows/defaults/{p.name}" for p in defaults
+    ]
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "b.yml").write_text((ROOT / "flows/defaults/volunteer.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "a.yaml").write_text((ROOT / "flows/defaults/membership.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "notes.txt").write_text("not a flow", encoding="utf-8")
+    published = _run(["flows", "publish", str(folder)], env)
+    assert published.returncode == 0, published.stderr
+    assert [line.split()[2] for line in published.stdout.splitlines()] == ["membership", "volunteer"]
+
+
+def test_validate_and_publish_refuse_an_empty_directory(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for command in ("validate", "publish"):
+        done = _run(["flows", command, str(empty)], _env(tmp_path / "e.db"))
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert f"没有流程文件 no flow files (*.yaml, *.yml, *.json) in {empty}" in done.stderr
