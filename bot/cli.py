@@ -276,9 +276,17 @@ def db_upgrade() -> None:
 @main.command("telegram-poll", help="长轮询接收 Telegram 消息 Poll Telegram for updates (no public URL needed).")
 @click.option("--bot", "bot_name", default=None, help="Bot name from HUIFANG_TELEGRAM_BOTS (needed if several).")
 def telegram_poll(bot_name: str | None) -> None:
+    from bot.channels.telegram.config import choose_bot
+
+    settings = Settings()
+    # Before importing the polling loop: aiogram takes seconds to import, and a missing
+    # configuration should be said at once.
+    if isinstance(problem := choose_bot(settings.telegram_bots, bot_name), str):
+        click.echo(problem, err=True)
+        sys.exit(2)
     from bot.channels.telegram.polling import run_polling
 
-    sys.exit(asyncio.run(run_polling(Settings(), bot_name)))
+    sys.exit(asyncio.run(run_polling(settings, bot_name)))
 
 
 main.add_command(wechat)

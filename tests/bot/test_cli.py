@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -175,3 +176,22 @@ def test_validate_and_publish_refuse_an_empty_directory(tmp_path: Path) -> None:
         done = _run(["flows", command, str(empty)], _env(tmp_path / "e.db"))
         assert done.returncode == 1, (command, done.stdout, done.stderr)
         assert f"没有流程文件 no flow files (*.yaml, *.yml, *.json) in {empty}" in done.stderr
+
+
+def test_telegram_poll_without_a_bot_says_so_before_loading_aiogram(tmp_path: Path) -> None:
+    # In a fresh interpreter: whether aiogram was imported is the cost the operator waits for
+    # (seconds on a loaded machine), without timing anything.
+    script = (
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from bot.cli import main\n"
+        "result = CliRunner().invoke(main, ['telegram-poll'])\n"
+        "print(json.dumps({'code': result.exit_code, 'stderr': result.stderr, 'aiogram': 'aiogram' in sys.modules}))\n"
+    )
+    env = {k: v for k, v in _env(tmp_path / "t.db").items() if k != "HUIFANG_TELEGRAM_BOTS"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["code"] == 2
+    assert "HUIFANG_TELEGRAM_BOTS" in outcome["stderr"] and "configured: none" in outcome["stderr"]
+    assert outcome["aiogram"] is False
