@@ -36,7 +36,8 @@ def _database_unreachable(exc: BaseException) -> str | None:
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     if isinstance(exc, DBAPIError):
-        chain, seen = [], set()
+        chain: list[BaseException] = []
+        seen: set[int] = set()
         todo: list[BaseException | None] = [exc]
         while todo:
             e = todo.pop()
@@ -46,7 +47,9 @@ def _database_unreachable(exc: BaseException) -> str | None:
             chain.append(e)
             todo += [e.__cause__, e.__context__, getattr(e, "orig", None)]
     elif isinstance(exc, OSError) and exc.filename is None:
-        chain = [exc]  # asyncpg raises connection failures unwrapped
+        # asyncpg raises connection failures unwrapped; which OSErrors count is decided below
+        # (a broken stdout pipe is an OSError too, and no database's fault).
+        chain = [exc]
     else:
         return None
 
@@ -80,8 +83,6 @@ def _database_unreachable(exc: BaseException) -> str | None:
             f"无法打开数据库 cannot open the database: {shown}: unable to open database file — "
             "目录存在且可写吗？ does the directory exist and is it writable?"
         )
-    if isinstance(exc, OSError):
-        return f"无法连接数据库 cannot connect to the database: {shown}: {exc}"
     return None
 
 
