@@ -45,8 +45,16 @@ def main() -> int:
     command, extra = sys.argv[1], sys.argv[2:]
     os.chdir(ROOT)
     if command == "serve":
-        return subprocess.call([str(BIN / "huifang"), "serve", *extra])
-    return subprocess.call([str(BIN / "python"), "-m", "pytest", *extra])
+        argv = [str(BIN / "huifang"), "serve", *extra]
+    else:
+        argv = [str(BIN / "python"), "-m", "pytest", *extra]
+    if os.name == "nt":
+        return subprocess.call(argv)
+    # Become the command rather than its parent: a SIGTERM from a supervisor (or Ctrl-C)
+    # then reaches the server itself instead of orphaning it with the port still bound.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,80 @@ from bot.settings import Settings
 from flows.loader import FlowFileError, load_path
 
 
-@click.group(help="回访 huifang — follow-up surveys. Settings come from HUIFANG_* variables.")
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # A database that is missing or unreachable is the operator's to fix: one line
+            # that names it, not a traceback through SQLAlchemy and asyncpg.
+            line = _database_unreachable(exc)
+            if line is None:
+                raise
+            click.echo(line, err=True)
+            sys.exit(1)
+
+
+def _database_unreachable(exc: BaseException) -> str | None:
+    """One line (Chinese, then English) when `exc` means the configured database cannot be
+    used at all; None for anything else."""
+    import socket
+
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, DBAPIError):
+        chain: list[BaseException] = []
+        seen: set[int] = set()
+        todo: list[BaseException | None] = [exc]
+        while todo:
+            e = todo.pop()
+            if e is None or id(e) in seen:
+                continue
+            seen.add(id(e))
+            chain.append(e)
+            todo += [e.__cause__, e.__context__, getattr(e, "orig", None)]
+    elif isinstance(exc, OSError) and exc.filename is None:
+        # asyncpg raises connection failures unwrapped; which OSErrors count is decided below
+        # (a broken stdout pipe is an OSError too, and no database's fault).
+        chain = [exc]
+    else:
+        return None
+
+    settings_url = Settings().database_url
+    try:
+        url = make_url(settings_url)
+        shown = url.render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 — a URL SQLAlchemy cannot parse has no password to hide
+        url, shown = None, "HUIFANG_DATABASE_URL"
+    names = {type(e).__name__ for e in chain}
+    if "InvalidCatalogNameError" in names:
+        name = url.database if url is not None else "NAME"
+        return f"数据库不存在 database does not exist: {shown} — 请先创建 create it first: createdb {name}"
+    if names & {"InvalidPasswordError", "InvalidAuthorizationSpecificationError"}:
+        return f"数据库拒绝登录 the database refused the login: {shown} — 请检查用户名和密码 check the user and password"
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError) or (isinstance(e, OSError) and "Connect call failed" in str(e)):
+            return (
+                f"无法连接数据库 cannot connect to the database: {shown}: 连接被拒绝 connection refused — "
+                "服务器在运行吗？主机和端口对吗？ is the server running, are host and port right?"
+            )
+        if isinstance(e, socket.gaierror):
+            return f"找不到数据库主机 unknown database host: {shown} — 请检查主机名 check the host name"
+        if isinstance(e, TimeoutError):
+            return f"连接数据库超时 timed out connecting to the database: {shown} — 请检查网络 check the network"
+    if isinstance(exc, OperationalError) and "unable to open database file" in str(exc):
+        # SQLite's only way of saying the file cannot be opened; its other operational errors
+        # (a missing table, a locked file) keep their traceback. aiosqlite's worker thread may
+        # still print "Event loop is closed" after a failed connect (omnilib/aiosqlite#241).
+        return (
+            f"无法打开数据库 cannot open the database: {shown}: unable to open database file — "
+            "目录存在且可写吗？ does the directory exist and is it writable?"
+        )
+    return None
+
+
+@click.group(cls=_Commands, help="回访 huifang — follow-up surveys. Settings come from HUIFANG_* variables.")
 def main() -> None:
     pass
 
@@ -22,17 +95,41 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to bind (default HUIFANG_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default HUIFANG_PORT or 8000).")
 def serve(host: str | None, port: int | None) -> None:
+    import logging
+
     import uvicorn
 
     from bot.app import create_app
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:  # bound and listening: the address now answers
+                bound = self.config.port
+                for server in getattr(self, "servers", []):
+                    for sock in server.sockets:
+                        bound = sock.getsockname()[1]  # the real port when HUIFANG_PORT=0
+                shown = self.config.host
+                if shown in ("0.0.0.0", "::", ""):
+                    shown = "127.0.0.1"  # listening everywhere: this machine's browser reaches it here
+                elif ":" in shown:
+                    shown = f"[{shown}]"
+                logging.getLogger("uvicorn.error").info("模拟器 simulator: http://%s:%s/simulator", shown, bound)
+
     settings = Settings()
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
     )
+    server = Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started:  # as uvicorn.run: a port in use or a failed startup is an error
+        sys.exit(3)
 
 
 @main.command(help="发送队列 Send queued messages (outbox) until SIGTERM/SIGINT; run several on PostgreSQL.")
@@ -62,11 +159,29 @@ def flows() -> None:
     pass
 
 
-@flows.command("validate", help="检查流程文件 Check flow files; errors name file:line and path.")
+def _flow_paths(paths: tuple[Path, ...]) -> list[Path]:
+    """Files as given; a directory stands for the flow files in it."""
+    from flows.loader import FLOW_SUFFIXES, flow_files
+
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = flow_files(p)
+            if not found:
+                patterns = ", ".join(f"*{s}" for s in FLOW_SUFFIXES)
+                click.echo(f"目录中没有流程文件 no flow files ({patterns}) in {p}", err=True)
+                sys.exit(1)
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+@flows.command("validate", help="检查流程文件 Check flow files (or every *.yaml, *.yml, *.json of a directory); errors name file:line and path.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def flows_validate(paths: tuple[Path, ...]) -> None:
     failed = False
-    for p in paths:
+    for p in _flow_paths(paths):
         flow, _, errors = load_path(p)
         if errors:
             failed = True
@@ -77,16 +192,18 @@ def flows_validate(paths: tuple[Path, ...]) -> None:
     sys.exit(1 if failed else 0)
 
 
-@flows.command("publish", help="发布流程 Store a new immutable version of each changed flow.")
+@flows.command("publish", help="发布流程 Store a new immutable version of each changed flow (files or directories).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def flows_publish(paths: tuple[Path, ...]) -> None:
     from bot.container import open_container
     from bot.services.flows import publish_files
 
+    files = _flow_paths(paths)
+
     async def run() -> list:
         # Only the files named: the bundled defaults are not seeded by this command.
         async with open_container(Settings(), publish_defaults=False) as container:
-            return await publish_files(container.db, list(paths))
+            return await publish_files(container.db, files)
 
     try:
         results = asyncio.run(run())
@@ -130,19 +247,33 @@ def db() -> None:
 
 @db.command("upgrade", help="Apply the Alembic migrations to HUIFANG_DATABASE_URL.")
 def db_upgrade() -> None:
-    from storage.migrate import upgrade
+    from storage.migrate import count_between, current, upgrade
 
     settings = Settings()
+    before = current(settings.database_url)
     upgrade(settings.database_url)
-    click.echo("database is up to date 数据库已是最新")
+    after = current(settings.database_url)
+    if before == after:
+        click.echo(f"已是最新 already up to date ({after})")
+    else:
+        count = count_between(before, after)
+        click.echo(f"已升级 upgraded: {before or '<none>'} → {after} ({count} migration{'s' if count != 1 else ''})")
 
 
 @main.command("telegram-poll", help="长轮询接收 Telegram 消息 Poll Telegram for updates (no public URL needed).")
 @click.option("--bot", "bot_name", default=None, help="Bot name from HUIFANG_TELEGRAM_BOTS (needed if several).")
 def telegram_poll(bot_name: str | None) -> None:
+    from bot.channels.telegram.config import choose_bot
+
+    settings = Settings()
+    # Before importing the polling loop: aiogram takes seconds to import, and a missing
+    # configuration should be said at once.
+    if isinstance(problem := choose_bot(settings.telegram_bots, bot_name), str):
+        click.echo(problem, err=True)
+        sys.exit(2)
     from bot.channels.telegram.polling import run_polling
 
-    sys.exit(asyncio.run(run_polling(Settings(), bot_name)))
+    sys.exit(asyncio.run(run_polling(settings, bot_name)))
 
 
 main.add_command(wechat)

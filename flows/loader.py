@@ -212,5 +212,13 @@ def load_flow(path: str | Path) -> Flow:
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
 
 
+FLOW_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def flow_files(directory: Path) -> list[Path]:
+    """The flow files directly in `directory`, sorted by name."""
+    return sorted(p for p in directory.iterdir() if p.suffix.lower() in FLOW_SUFFIXES and p.is_file())
+
+
 def default_flow_paths() -> list[Path]:
     return sorted(DEFAULTS_DIR.glob("*.yaml"))

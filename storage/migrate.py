@@ -35,6 +35,15 @@ def head() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def count_between(lower: str | None, upper: str | None) -> int:
+    """How many migrations lead from revision `lower` (None: a database never migrated) up to
+    `upper`."""
+    if upper is None or upper == lower:
+        return 0
+    script = ScriptDirectory.from_config(alembic_config())
+    return len(list(script.iterate_revisions(upper, lower or "base")))
+
+
 Target = str | URL | Database
 
 

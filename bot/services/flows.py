@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flows.loader import FlowFileError, default_flow_paths, load_path
+from flows.loader import FlowFileError, default_flow_paths, flow_files, load_path
 from storage.db import Database
 from storage.migrate import upgrade_async
 from storage.repositories.flows import FlowRepository
@@ -20,8 +20,11 @@ class Published:
     created: bool
 
 
-async def publish_files(db: Database, paths: list[Path], *, now: datetime | None = None) -> list[Published]:
-    """Validate every file first; store nothing unless all are valid."""
+async def publish_files(
+    db: Database, paths: list[Path], *, now: datetime | None = None, seed: bool = False
+) -> list[Published]:
+    """Validate every file first; store nothing unless all are valid. With `seed`, a flow
+    that already has a version in the database is left as it is."""
     loaded = []
     problems = []
     for p in paths:
@@ -38,7 +41,7 @@ async def publish_files(db: Database, paths: list[Path], *, now: datetime | None
         repo = FlowRepository(s)
         for p, flow, src in loaded:
             version, created = await repo.publish(
-                flow.model_dump(mode="json"), source=src.text, source_name=p.name, now=now
+                flow.model_dump(mode="json"), source=src.text, source_name=p.name, now=now, if_absent=seed
             )
             out.append(Published(str(p), flow.id, version.version, created))
     return out
@@ -49,6 +52,9 @@ async def prepare(db: Database, *, migrate: bool, publish_defaults: bool, extra_
         await upgrade_async(db)
     paths = list(default_flow_paths()) if publish_defaults else []
     if extra_dir is not None:
-        paths += sorted(extra_dir.glob("*.yaml")) + sorted(extra_dir.glob("*.json"))
+        paths += flow_files(extra_dir)
     if paths:
-        await publish_files(db, paths)
+        # Seed only: what an admin published since (an edited question) is the flow now, and
+        # a restart must neither undo it nor add versions. Newer bundled files reach an
+        # existing database through `huifang flows publish`.
+        await publish_files(db, paths, seed=True)

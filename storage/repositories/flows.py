@@ -60,8 +60,10 @@ class FlowRepository:
         source_name: str,
         now: datetime,
         organisation_id: int | None = None,
+        if_absent: bool = False,
     ) -> tuple[FlowVersion, bool]:
-        """Store `definition` as the flow's next version, unless it equals the latest one.
+        """Store `definition` as the flow's next version, unless it equals the latest one
+        (or, with `if_absent`, unless the flow has any version at all: seeding).
 
         Returns (version, created). The stored definition carries the assigned version
         number, so loading it back gives a flow that knows its own version. Publishing an
@@ -87,7 +89,7 @@ class FlowRepository:
             )
         else:
             latest = await self._latest_of(flow.id)
-        if latest is not None and latest.content_hash == digest:
+        if latest is not None and (if_absent or latest.content_hash == digest):
             return latest, False
         if flow.category != category:
             flow.category = category

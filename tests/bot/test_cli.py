@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
+from sqlalchemy import make_url
+
+from storage.migrate import head
 
 HUIFANG = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,8 +50,12 @@ def test_serve_answers_health_on_the_embedded_default(tmp_path: Path) -> None:
         assert "回访模拟器" in page.text
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        log = proc.communicate(timeout=10)[0].decode()
     assert (tmp_path / "serve.db").exists()
+    # Where to point a browser, said once the server is up (not before it could answer).
+    line = f"模拟器 simulator: http://127.0.0.1:{port}/simulator"
+    assert log.count(line) == 1, log
+    assert log.index("Application startup complete") < log.index(line)
 
 
 def test_chat_runs_a_survey_in_the_terminal(tmp_path: Path) -> None:
@@ -99,5 +107,91 @@ def test_graph_prints_mermaid_for_a_default_flow(tmp_path: Path) -> None:
 
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     done = _run(["db", "upgrade"], _env(tmp_path / "up.db"))
-    assert done.returncode == 0 and "up to date" in done.stdout
+    assert done.returncode == 0, done.stderr
+    migrations = len(list((ROOT / "storage/migrations/versions").glob("[0-9]*.py")))
+    assert f"已升级 upgraded: <none> → {head()} ({migrations} migrations)" in done.stdout
+    assert "up to date" not in done.stdout
     assert (tmp_path / "up.db").stat().st_size > 0
+    again = _run(["db", "upgrade"], _env(tmp_path / "up.db"))
+    assert again.returncode == 0 and f"已是最新 already up to date ({head()})" in again.stdout
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _one_line_error(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def test_db_upgrade_on_a_missing_postgresql_database_says_so_in_one_line(tmp_path: Path) -> None:
+    server = make_url(os.environ.get("HUIFANG_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
+    missing = server.set(database="huifang_no_such_db").render_as_string(hide_password=False)
+    line = _one_line_error(_run(["db", "upgrade"], {**_env(tmp_path / "x.db"), "HUIFANG_DATABASE_URL": missing}))
+    assert "huifang_no_such_db" in line and "createdb huifang_no_such_db" in line
+    assert line.index("数据库") < line.index("database")  # Chinese first
+
+
+def test_commands_on_an_unreachable_server_say_so_in_one_line_without_the_password(tmp_path: Path) -> None:
+    port = _closed_port()
+    url = f"postgresql+asyncpg://huifang:s3cret-pw@127.0.0.1:{port}/huifang"
+    env = {**_env(tmp_path / "x.db"), "HUIFANG_DATABASE_URL": url}
+    flow_file = tmp_path / "volunteer.yaml"
+    flow_file.write_text((ROOT / "flows/defaults/volunteer.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    for args in (["db", "upgrade"], ["flows", "publish", str(flow_file)], ["wechat", "accounts"]):
+        line = _one_line_error(_run(args, env))
+        assert "s3cret-pw" not in line, args
+        assert f"127.0.0.1:{port}/huifang" in line, (args, line)
+        assert "refused" in line.lower(), (args, line)
+
+
+def test_validate_and_publish_accept_a_directory(tmp_path: Path) -> None:
+    env = _env(tmp_path / "dir.db")
+    defaults = sorted((ROOT / "flows/defaults").glob("*.yaml"))
+    checked = _run(["flows", "validate", "flows/defaults"], env)
+    assert checked.returncode == 0, checked.stderr
+    assert [line.split()[1].rstrip(":") for line in checked.stdout.splitlines()] == [
+        f"flows/defaults/{p.name}" for p in defaults
+    ]
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "b.yml").write_text((ROOT / "flows/defaults/volunteer.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "a.yaml").write_text((ROOT / "flows/defaults/membership.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "notes.txt").write_text("not a flow", encoding="utf-8")
+    published = _run(["flows", "publish", str(folder)], env)
+    assert published.returncode == 0, published.stderr
+    assert [line.split()[2] for line in published.stdout.splitlines()] == ["membership", "volunteer"]
+
+
+def test_validate_and_publish_refuse_an_empty_directory(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for command in ("validate", "publish"):
+        done = _run(["flows", command, str(empty)], _env(tmp_path / "e.db"))
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert f"没有流程文件 no flow files (*.yaml, *.yml, *.json) in {empty}" in done.stderr
+
+
+def test_telegram_poll_without_a_bot_says_so_before_loading_aiogram(tmp_path: Path) -> None:
+    # In a fresh interpreter: whether aiogram was imported is the cost the operator waits for
+    # (seconds on a loaded machine), without timing anything.
+    script = (
+        "import json, sys\n"
+        "from click.testing import CliRunner\n"
+        "from bot.cli import main\n"
+        "result = CliRunner().invoke(main, ['telegram-poll'])\n"
+        "print(json.dumps({'code': result.exit_code, 'stderr': result.stderr, 'aiogram': 'aiogram' in sys.modules}))\n"
+    )
+    env = {k: v for k, v in _env(tmp_path / "t.db").items() if k != "HUIFANG_TELEGRAM_BOTS"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["code"] == 2
+    assert "HUIFANG_TELEGRAM_BOTS" in outcome["stderr"] and "configured: none" in outcome["stderr"]
+    assert outcome["aiogram"] is False

@@ -60,6 +60,16 @@ class TelegramSettings(Protocol):
     telegram_api_base: str
 
 
+def choose_bot(bots: Sequence[TelegramBot], bot_name: str | None) -> TelegramBot | str:
+    """The one configured bot to poll, or why there is none (a line for the operator)."""
+    chosen = [b for b in bots if bot_name in (None, b.name)]
+    if len(chosen) == 1:
+        return chosen[0]
+    names = ", ".join(b.name for b in bots) or "none 无"
+    problem = f"no bot named {bot_name}" if bot_name else "choose a bot with --bot"
+    return f"请在 HUIFANG_TELEGRAM_BOTS 中配置机器人并用 --bot 选择 {problem}; configured: {names}"
+
+
 def make_bot(token: str, api_base: str = DEFAULT_API_BASE) -> Bot:
     """An aiogram Bot talking to `api_base` (Telegram, a local Bot API server, or a fake)."""
     from aiogram import Bot

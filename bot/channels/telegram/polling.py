@@ -23,7 +23,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
-from bot.channels.telegram.config import DEFAULT_API_BASE, make_bot
+from bot.channels.telegram.config import DEFAULT_API_BASE, choose_bot, make_bot
 from bot.channels.telegram.handler import TelegramHandler
 from bot.channels.telegram.parse import parse_update
 from bot.channels.telegram.webhook import ALLOWED_UPDATES
@@ -166,17 +166,10 @@ async def run_polling(settings: Settings, bot_name: str | None = None, *, stop: 
     from bot.container import open_container
     from bot.dispatch.worker import InProcessWorker
 
-    bots = list(settings.telegram_bots)
-    chosen = [b for b in bots if bot_name in (None, b.name)]
-    if len(chosen) != 1:
-        names = ", ".join(b.name for b in bots) or "none 无"
-        problem = f"no bot named {bot_name}" if bot_name else "choose a bot with --bot"
-        print(
-            f"请在 HUIFANG_TELEGRAM_BOTS 中配置机器人并用 --bot 选择 {problem}; configured: {names}",
-            file=sys.stderr,
-        )
+    config = choose_bot(settings.telegram_bots, bot_name)
+    if isinstance(config, str):
+        print(config, file=sys.stderr)
         return 2
-    config = chosen[0]
     loop = asyncio.get_running_loop()
     own_signals = stop is None
     stop = stop or asyncio.Event()
