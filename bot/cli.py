@@ -25,26 +25,26 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from bot.app import create_app
+    from bot.logging_setup import configure_logging
 
+    configure_logging()
     settings = Settings()
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        log_config=None,  # keep configure_logging's handler: uvicorn's own prints query strings
     )
 
 
 @main.command(help="发送队列 Send queued messages (outbox) until SIGTERM/SIGINT; run several on PostgreSQL.")
 def worker() -> None:
-    import logging
-
     from bot.dispatch.worker import run_until_signalled
+    from bot.logging_setup import configure_logging
     from storage.migrate import upgrade_async
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and WeChat's carry the access_token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()
     settings = Settings()
 
     async def run() -> None:
