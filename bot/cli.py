@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bot.channels.wechat.cli import wechat
+from bot.secrets_cli import secrets
 from bot.settings import Settings
 from flows.loader import FlowFileError, load_path
 
@@ -160,6 +161,7 @@ def telegram_poll(bot_name: str | None) -> None:
 
 
 main.add_command(wechat)
+main.add_command(secrets)
 
 if __name__ == "__main__":
     main()

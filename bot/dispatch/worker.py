@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from redis.asyncio import Redis
 
+from bot.channels.wechat.accounts import AccountDirectory
 from bot.channels.wechat.api import LocalTokenStore, RedisTokenStore, TokenStore
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.dispatch.rate_limit import RateLimiter, burst_for
@@ -25,6 +26,7 @@ from bot.dispatch.wechat import CHANNEL as WECHAT
 from bot.dispatch.wechat import WeChatSender
 from bot.settings import Settings
 from storage.db import Database
+from storage.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ def build_senders(
         )
         senders[WECHAT] = WeChatSender(
             db,
+            accounts=AccountDirectory(db, box=SecretBox(settings.secret_keys)),
             http=http,
             tokens=tokens,
             limiter=limiter,

@@ -44,6 +44,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from storage.db import Database
 from storage.repositories.respondents import RespondentRepository
+from storage.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def wechat_router(settings: Settings) -> APIRouter:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Runs inside the app's lifespan, after the database is open and before it closes.
-        state["accounts"] = AccountDirectory(app.state.db)
+        state["accounts"] = AccountDirectory(app.state.db, box=SecretBox(settings.secret_keys))
         try:
             yield
         finally:
