@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bot.channels.wechat.cli import wechat
+from bot.secrets_cli import secrets
 from bot.settings import Settings
 from flows.loader import FlowFileError, load_path
 
@@ -100,6 +101,9 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from bot.app import create_app
+    from bot.logging_setup import configure_logging
+
+    configure_logging()
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list | None = None) -> None:
@@ -122,6 +126,7 @@ def serve(host: str | None, port: int | None) -> None:
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        log_config=None,  # keep configure_logging's handler: uvicorn's own prints query strings
     )
     server = Server(config)
     try:
@@ -134,13 +139,11 @@ def serve(host: str | None, port: int | None) -> None:
 
 @main.command(help="发送队列 Send queued messages (outbox) until SIGTERM/SIGINT; run several on PostgreSQL.")
 def worker() -> None:
-    import logging
-
     from bot.dispatch.worker import run_until_signalled
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL at INFO, and WeChat's carry the access_token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bot.logging_setup import configure_logging
+
+    configure_logging()
     asyncio.run(run_until_signalled(Settings()))
 
 
@@ -277,6 +280,7 @@ def telegram_poll(bot_name: str | None) -> None:
 
 
 main.add_command(wechat)
+main.add_command(secrets)
 
 if __name__ == "__main__":
     main()

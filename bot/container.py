@@ -27,6 +27,7 @@ from bot.services.flows import prepare
 from bot.services.runtime import Runtime
 from bot.settings import Settings
 from storage.db import Database
+from storage.secrets import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Container:
     http: httpx.AsyncClient
     flows: FlowCache
     runtime: Runtime
+    secrets: SecretBox  # decrypts the secrets stored in the database (HUIFANG_SECRET_KEY)
     wechat_accounts: AccountDirectory
     clock: Clock = utcnow
     _senders: dict[str, Sender] | None = field(default=None, repr=False)
@@ -126,6 +128,7 @@ async def open_container(
     (when HUIFANG_PUBLISH_DEFAULT_FLOWS) first; commands that only read pass False.
     """
     settings = settings or Settings()
+    box = SecretBox(settings.secret_keys)  # a malformed key fails here, at start-up
     db = Database(settings.database_url)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     container: Container | None = None
@@ -146,7 +149,8 @@ async def open_container(
                 http=http,
                 flows=flows,
                 runtime=Runtime(db, settings.engine, flows),
-                wechat_accounts=AccountDirectory(db),
+                secrets=box,
+                wechat_accounts=AccountDirectory(db, box=box),
                 clock=clock,
             )
             try:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot
 from flows.engine import EngineConfig
+from storage.secrets import parse_keys
 
 
 class Settings(BaseSettings):
@@ -22,6 +23,11 @@ class Settings(BaseSettings):
     auto_migrate: bool = True  # production runs `huifang db upgrade` once instead
     publish_default_flows: bool = True
     extra_flows_dir: Path | None = None
+
+    # Encrypts the secrets stored in the database (WeChat AppSecret, token, EncodingAESKey).
+    # Comma-separated: the first encrypts, all decrypt, so keys can be rotated
+    # (`huifang secrets new-key`, `huifang secrets rotate`).
+    secret_key: SecretStr | None = None
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -52,6 +58,11 @@ class Settings(BaseSettings):
     in_process_worker: bool | None = None  # None: on with SQLite, off with PostgreSQL
     wechat_rate_per_s: float = Field(default=20, gt=0, le=1000)  # API calls per account
     wechat_api_timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    @property
+    def secret_keys(self) -> list[str]:
+        """HUIFANG_SECRET_KEY's keys, first (encrypting) key first; for storage.secrets.SecretBox."""
+        return parse_keys(self.secret_key.get_secret_value() if self.secret_key else None)
 
     @property
     def engine(self) -> EngineConfig:

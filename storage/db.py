@@ -60,6 +60,9 @@ class Database:
         if self.dialect == "sqlite" and is_memory_sqlite(self.url):
             # Every connection to :memory: is a new empty database: share one connection.
             engine_kwargs.setdefault("poolclass", StaticPool)
+        # Bound parameters are answers, phone numbers, openids and secrets: an SQL error
+        # shows the statement only, so it can be logged.
+        engine_kwargs.setdefault("hide_parameters", True)
         # Chinese answers stay readable in the database (JSON "谢谢", not "\u8c22\u8c22").
         engine_kwargs.setdefault("json_serializer", _readable_json)
         self.engine: AsyncEngine = create_async_engine(self.url, **engine_kwargs)

@@ -60,7 +60,7 @@ async def _with_connection(target: Target, work: Callable[[Connection], T]) -> T
         )
     # NullPool: nothing stays connected afterwards (PostgreSQL refuses to copy a template
     # database, or drop one, while a connection is open).
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
     try:
         async with engine.begin() as connection:
             return await connection.run_sync(work)

@@ -52,7 +52,7 @@ class WeChatSender:
         http: httpx.AsyncClient,
         tokens: TokenStore,
         limiter: RateLimiter,
-        accounts: AccountDirectory | None = None,
+        accounts: AccountDirectory,
         base_url: str = DEFAULT_BASE_URL,
         timeout_s: float = 5.0,
         key_prefix: str = "huifang:wechat",
@@ -61,7 +61,7 @@ class WeChatSender:
         self._http = http
         self._tokens = tokens
         self._limiter = limiter
-        self._accounts = accounts or AccountDirectory(db)
+        self._accounts = accounts
         self._base_url = base_url
         self._timeout_s = timeout_s
         self._key_prefix = key_prefix

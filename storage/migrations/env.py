@@ -65,7 +65,7 @@ def _run_with(connection: Connection) -> None:
 
 
 async def _run_with_own_engine() -> None:
-    engine = create_async_engine(_url(), poolclass=NullPool)
+    engine = create_async_engine(_url(), poolclass=NullPool, hide_parameters=True)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run_with)

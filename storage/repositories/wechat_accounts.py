@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import WeChatAccount, WeChatScene
+from storage.models import ChannelIdentity, SurveySession, WeChatAccount, WeChatScene
+from storage.models.survey_session import OPEN_STATUSES
 
 # The name is a URL path segment (/wechat/<name>), part of delivery keys and identities,
 # and (upper-cased) of environment variable names: keep it plain.
@@ -48,8 +49,9 @@ class WeChatAccountRepository:
                 f"account name {name!r}: use 1–64 lower-case letters, digits, '-' or '_', "
                 "starting with a letter or digit"
             )
-        if not app_id or not token:
-            raise ValueError("a WeChat account needs an app id and a token")
+        # An empty token is one kept in the environment (HUIFANG_WECHAT_<NAME>_TOKEN).
+        if not app_id:
+            raise ValueError("a WeChat account needs an app id")
         if await self.get(name) is not None:
             raise AccountExists(f"a WeChat account named {name!r} already exists")
         account = WeChatAccount(
@@ -66,6 +68,42 @@ class WeChatAccountRepository:
         self.session.add(account)
         await self.session.flush()
         return account
+
+    async def update(self, account: WeChatAccount, *, now: datetime, **values: str | int | None) -> None:
+        """Set the given columns (secrets already in their stored form); the name never changes."""
+        allowed = {"app_id", "token", "aes_key", "app_secret", "template_id", "organisation_id"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"not an account column that may change: {', '.join(sorted(unknown))}")
+        for column, value in values.items():
+            setattr(account, column, value)
+        account.updated_at = now
+        await self.session.flush()
+
+    async def respondents_in_open_sessions(self, name: str) -> int:
+        """How many respondents reached through the account have an invited or active survey."""
+        found = await self.session.scalar(
+            select(func.count(func.distinct(SurveySession.respondent_id)))
+            .join(ChannelIdentity, ChannelIdentity.respondent_id == SurveySession.respondent_id)
+            .where(
+                ChannelIdentity.channel == "wechat",
+                ChannelIdentity.account == name,
+                SurveySession.status.in_(OPEN_STATUSES),
+            )
+        )
+        return int(found or 0)
+
+    async def remove(self, account: WeChatAccount) -> int:
+        """Delete the account and its scenes; the number of scenes deleted. Respondents, their
+        identities and answers stay."""
+        # Explicitly, not through ON DELETE CASCADE: SQLite enforces it only with
+        # foreign_keys on, and the count is wanted anyway.
+        gone = await self.session.execute(
+            delete(WeChatScene).where(WeChatScene.account_name == account.name)
+        )
+        await self.session.delete(account)
+        await self.session.flush()
+        return int(gone.rowcount or 0)
 
     # --- scenes -----------------------------------------------------------------------
 
@@ -91,9 +129,12 @@ class WeChatAccountRepository:
         scene: str,
         category: str | None,
         respondent_id: int | None = None,
+        ticket: str | None = None,
+        url: str | None = None,
         now: datetime,
     ) -> tuple[WeChatScene, bool]:
-        """The scene, created unless it exists; (scene, created). Asking twice is harmless."""
+        """The scene, created unless it exists; (scene, created). Asking twice is harmless.
+        An existing scene keeps what it has (its ticket too)."""
         if not scene or len(scene) > MAX_SCENE:
             raise ValueError(f"a scene is 1–{MAX_SCENE} characters, got {len(scene)}")
         existing = await self.scene(account_name, scene)
@@ -104,6 +145,8 @@ class WeChatAccountRepository:
             scene=scene,
             category=category,
             respondent_id=respondent_id,
+            ticket=ticket,
+            url=url,
             created_at=now,
         )
         self.session.add(row)

@@ -20,6 +20,7 @@ from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.services.outbound import queue_message
 from bot.dispatch.rate_limit import RateLimiter
 from bot.dispatch.sender import Sender
+from bot.channels.wechat.accounts import AccountDirectory
 from bot.channels.wechat.api import RedisTokenStore
 from bot.dispatch.wechat import WeChatSender
 from storage.db import Database
@@ -27,6 +28,7 @@ from storage.models import OutboxMessage, Respondent
 from storage.repositories.inbound import InboundRepository
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.wechat_accounts import WeChatAccountRepository
+from storage.secrets import SecretBox
 from tests.fakes.wechat_api import FakeWeChatApi
 
 LOOP = "module"  # the fake server's loop: async fixtures and tests share it
@@ -107,6 +109,7 @@ def make_sender(
         )
         return WeChatSender(
             db,
+            accounts=AccountDirectory(db, box=SecretBox()),
             http=http,
             tokens=RedisTokenStore(redis),
             limiter=limiter,

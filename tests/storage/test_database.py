@@ -123,3 +123,13 @@ async def test_in_memory_sqlite_keeps_its_data_across_transactions(t0: datetime)
             assert await OrganisationRepository(s).by_code("x") is not None
     finally:
         await database.dispose()
+
+
+async def test_sql_errors_do_not_show_bound_parameters(db: Database) -> None:
+    # Parameters are answers, phone numbers, openids, secrets: a logged SQL error must not
+    # carry them. (The statement fails without echoing the value in the database's own text.)
+    with pytest.raises(Exception) as raised:
+        async with db.transaction() as s:
+            await s.execute(text("INSERT INTO no_such_table (phone) VALUES (:phone)"), {"phone": "13800138000"})
+    assert "no_such_table" in str(raised.value)
+    assert "13800138000" not in str(raised.value)

@@ -6,6 +6,7 @@ overridable from the environment.
 <NAME> is the account name upper-cased with every other character than A–Z and 0–9 turned
 into "_" (account "sc-chengdu" → HUIFANG_WECHAT_SC_CHENGDU_APP_SECRET). A value in the
 environment wins over the stored one, so production can keep secrets out of the database.
+Stored secrets are encrypted (storage.secrets); the SecretBox given here opens them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.channels.wechat.webhook import AccountKeys
 from storage.db import Database
 from storage.models import WeChatAccount
 from storage.repositories.wechat_accounts import WeChatAccountRepository
+from storage.secrets import SecretBox, SecretError
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +49,31 @@ class AccountConfig:
         return self.keys.name
 
 
-def account_config(row: WeChatAccount, env: Mapping[str, str] | None = None) -> AccountConfig:
-    """The row with its environment overrides; ValueError if the result is unusable (a bad
-    EncodingAESKey, say), naming the account but never the secret."""
+def account_config(
+    row: WeChatAccount, box: SecretBox, env: Mapping[str, str] | None = None
+) -> AccountConfig:
+    """The row with its secrets decrypted and its environment overrides; ValueError if the
+    result is unusable (a bad EncodingAESKey, a secret no key opens…), naming the account
+    but never the secret."""
     env = os.environ if env is None else env
-    values = {f: getattr(row, f) for f in SECRET_FIELDS}
+    values: dict[str, str | None] = {}
     overridden = set()
     for f in SECRET_FIELDS:
         value = env.get(env_name(row.name, f))
         if value:
             values[f] = value
             overridden.add(f)
+            continue  # the stored value is not needed, so it need not be readable either
+        stored = getattr(row, f)
+        try:
+            values[f] = box.decrypt(stored) if stored else None
+        except SecretError as exc:
+            raise ValueError(f"WeChat account {row.name!r}, {f}: {exc}") from None
+    if not values["token"]:
+        raise ValueError(
+            f"WeChat account {row.name!r}: 没有令牌 no token: set {env_name(row.name, 'token')} "
+            f"or run `huifang wechat update-account {row.name} --token …`"
+        )
     try:
         keys = AccountKeys(
             name=row.name,
@@ -69,13 +85,6 @@ def account_config(row: WeChatAccount, env: Mapping[str, str] | None = None) -> 
     except ValueError as exc:
         raise ValueError(f"WeChat account {row.name!r}: {exc}") from None
     return AccountConfig(keys, row.template_id, row.organisation_id, frozenset(overridden))
-
-
-async def load_account(db: Database, name: str, env: Mapping[str, str] | None = None) -> AccountConfig | None:
-    """One account, fresh from the database (for the CLI and the dispatcher)."""
-    async with db.transaction() as s:
-        row = await WeChatAccountRepository(s).get(name)
-    return None if row is None else account_config(row, env)
 
 
 class AccountDirectory:
@@ -93,12 +102,14 @@ class AccountDirectory:
         self,
         db: Database,
         *,
+        box: SecretBox,
         ttl_s: float = 30.0,
         miss_ttl_s: float = 1.0,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
+        self._box = box
         self._ttl_s = ttl_s
         self._miss_ttl_s = miss_ttl_s
         self._env = env
@@ -127,7 +138,7 @@ class AccountDirectory:
 
     def _take(self, row: WeChatAccount) -> None:
         try:
-            self._accounts[row.name] = account_config(row, self._env)
+            self._accounts[row.name] = account_config(row, self._box, self._env)
             self._broken.pop(row.name, None)
         except ValueError as exc:
             if row.name not in self._broken:

@@ -1,0 +1,50 @@
+"""`huifang secrets new-key | rotate`: the key that encrypts the secrets stored in the
+database (HUIFANG_SECRET_KEY, see storage.secrets).
+
+Rotating a key: put a new key first in HUIFANG_SECRET_KEY, keeping the old one after a
+comma; run `huifang secrets rotate`; then drop the old key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from datetime import UTC, datetime
+
+import click
+
+from bot.settings import Settings
+
+
+@click.group(help="密钥加密 The key that encrypts stored secrets (HUIFANG_SECRET_KEY).")
+def secrets() -> None:
+    pass
+
+
+@secrets.command("new-key", help="生成新密钥 Print a new key for HUIFANG_SECRET_KEY.")
+def new_key() -> None:
+    from storage.secrets import new_key as make
+
+    # Only to stdout, so `export HUIFANG_SECRET_KEY=$(huifang secrets new-key)` works.
+    click.echo(make())
+
+
+@secrets.command(
+    "rotate",
+    help="重新加密 Re-encrypt every stored secret with the first key of HUIFANG_SECRET_KEY "
+    "(plain text left from before is encrypted too), in one transaction.",
+)
+def rotate() -> None:
+    from bot.container import open_container
+    from bot.services.accounts import AccountError, rotate_secrets
+
+    async def work() -> int:
+        async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
+            return await rotate_secrets(s, box=c.secrets, now=datetime.now(UTC))
+
+    try:
+        count = asyncio.run(work())
+    except (AccountError, ValueError) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(f"已用第一个密钥重新加密 {count} 个值 re-encrypted {count} stored secret(s) with the first key")
