@@ -41,6 +41,11 @@ BeforeTurn = Callable[[AsyncSession, Inbound], Awaitable[list[OutMessage] | None
 AfterTurn = Callable[[AsyncSession, Inbound, Reply, Any], Awaitable[None]]
 
 
+# People met through these are demo or staff trying a flow, never a real respondent: they are
+# marked so that reports and exports can leave them out.
+TEST_CHANNELS = frozenset({"simulator", "console"})
+
+
 class Runtime:
     def __init__(self, db: Database, config: EngineConfig | None = None):
         self.db = db
@@ -135,7 +140,11 @@ class Runtime:
         if found is None:
             return None, [_category_menu(catalog, inbound.lang or "zh")]
         people = RespondentRepository(s)
-        respondent = await people.create(category=found[1].category.code, lang=inbound.lang or "zh")
+        respondent = await people.create(
+            category=found[1].category.code,
+            lang=inbound.lang or "zh",
+            is_test=inbound.channel in TEST_CHANNELS,
+        )
         await people.add_identity(
             respondent, channel=inbound.channel, account=inbound.account, external_id=inbound.external_id
         )
