@@ -9,13 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 
 from bot.channels.wechat.route import wechat_router
 from bot.container import open_container
 from bot.dispatch.worker import InProcessWorker
 from bot.settings import Settings
-from bot.web import simulator
+from bot.web.errors import validation_error
+from bot.web.simulator import simulator_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,18 +38,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if worker is not None:
                     await worker.stop()
 
-    app = FastAPI(title="huifang 回访", version="0.1.0", lifespan=lifespan)
+    docs = settings.api_docs_on  # off with PostgreSQL unless enabled: see Settings
+    app = FastAPI(
+        title="huifang 回访",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.add_exception_handler(RequestValidationError, validation_error)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
         await app.state.db.ping()
         return {"status": "ok"}
 
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse("/simulator")
+    if settings.simulator_on:  # off with PostgreSQL unless enabled: see Settings
 
-    app.include_router(simulator.router)
+        @app.get("/", include_in_schema=False)
+        async def root() -> RedirectResponse:
+            return RedirectResponse("/simulator")
+
+        app.include_router(simulator_router(settings))
     if settings.telegram_bots:
         from bot.channels.telegram.webhook import telegram_router
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
 
 from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot
 from flows.engine import EngineConfig
@@ -58,6 +59,31 @@ class Settings(BaseSettings):
     in_process_worker: bool | None = None  # None: on with SQLite, off with PostgreSQL
     wechat_rate_per_s: float = Field(default=20, gt=0, le=1000)  # API calls per account
     wechat_api_timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    # The browser chat simulator and the OpenAPI pages (/docs, /redoc, /openapi.json) are for
+    # a demo on one's own machine: None means on with SQLite, off (404) with PostgreSQL,
+    # where anyone who reaches the server could otherwise chat or map the API.
+    simulator_enabled: bool | None = None
+    api_docs_enabled: bool | None = None
+    # Requests per client address per window to /simulator/api/*, counted in memory.
+    simulator_rate_limit: int = Field(default=30, ge=1, le=10000)
+    simulator_rate_window_s: float = Field(default=10, gt=0, le=3600)
+    # Signs the simulator's visitor cookie. None: a random key per process, enough for one
+    # process (a restart only means pressing 开始 again); give one key to all processes
+    # when the simulator is enabled behind several workers.
+    simulator_secret: SecretStr | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @property
+    def simulator_on(self) -> bool:
+        return self.embedded if self.simulator_enabled is None else self.simulator_enabled
+
+    @property
+    def api_docs_on(self) -> bool:
+        return self.embedded if self.api_docs_enabled is None else self.api_docs_enabled
 
     @property
     def secret_keys(self) -> list[str]:

@@ -24,7 +24,7 @@ async def run_console(settings: Settings, category: str, lang: str) -> int:
     async with open_container(settings) as container:
         runtime = container.runtime
         if not await surveys_exist(container.db, runtime.flows, category):
-            names = ", ".join(f"{code} ({zh})" for code, zh in await category_names(container.db, runtime.flows))
+            names = ", ".join(f"{code} ({name.zh})" for code, name in await category_names(container.db, runtime.flows))
             print(f"未知的类别 unknown category: {category}\n可选 choose one of: {names}", file=sys.stderr)
             return 2
         person = f"console-{uuid.uuid4().hex[:12]}"

@@ -127,8 +127,8 @@ async def surveys_exist(db: Database, flows: FlowCache, reference: str, organisa
         return (await flows.catalog(FlowRepository(s), organisation_id)).find(reference) is not None
 
 
-async def category_names(db: Database, flows: FlowCache, organisation_id: int | None = None) -> list[tuple[str, str]]:
-    """(code, Chinese name) of each category, in menu order."""
+async def category_names(db: Database, flows: FlowCache, organisation_id: int | None = None) -> list[tuple[str, I18nText]]:
+    """(code, name) of each category, in menu order."""
     async with db.transaction() as s:
         catalog = await flows.catalog(FlowRepository(s), organisation_id)
-    return [(f.category.code, f.category.name.zh) for _, f in catalog.flows]
+    return [(f.category.code, f.category.name) for _, f in catalog.flows]

@@ -136,9 +136,8 @@ class Runtime:
             category=found[1].category.code,
             lang=inbound.lang or "zh",
             organisation_id=inbound.organisation_id,
+            is_test=inbound.channel in TEST_CHANNELS,
         )
-        if inbound.channel in TEST_CHANNELS:
-            respondent.is_test = True
         await people.add_identity(
             respondent, channel=inbound.channel, account=inbound.account, external_id=inbound.external_id
         )

@@ -44,6 +44,7 @@ class RespondentRepository:
         phone: str | None = None,
         lang: str = "zh",
         organisation_id: int | None = None,
+        is_test: bool = False,
         at: datetime | None = None,
     ) -> Respondent:
         if not category or not category.strip():
@@ -57,6 +58,7 @@ class RespondentRepository:
             phone=phone,
             lang=lang,
             organisation_id=organisation_id,
+            is_test=is_test,
             created_at=at,
             updated_at=at,
         )

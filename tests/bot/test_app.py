@@ -17,7 +17,8 @@ from storage.models import Answer
 
 @pytest_asyncio.fixture
 async def app(db_url: str) -> AsyncIterator[FastAPI]:
-    application = create_app(Settings(database_url=db_url, auto_migrate=False))
+    # The simulator is off by default on PostgreSQL; these tests use it on both databases.
+    application = create_app(Settings(database_url=db_url, auto_migrate=False, simulator_enabled=True))
     async with application.router.lifespan_context(application):
         yield application
 
@@ -39,7 +40,7 @@ async def test_health_and_the_simulator_page(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_survey_in_the_simulator_is_stored_like_any_channel(client: httpx.AsyncClient, db_url: str) -> None:
-    visitor = "visitor-0001"
+    visitor = (await client.post("/simulator/api/visitor")).json()["visitor"]
     n = 0
 
     async def say(text: str) -> dict:
@@ -57,6 +58,9 @@ async def test_a_survey_in_the_simulator_is_stored_like_any_channel(client: http
     first_question = await say("嗯嗯")
     buttons = first_question["messages"][-1]["choices"]
     assert [b["label"] for b in buttons] == ["非常好", "好", "一般", "不好"]
+    # The page shows the options as buttons: the text keeps the question, not the list.
+    question = first_question["messages"][-1]["text"]
+    assert "总体评价" in question and not any(f"{i}. " in question for i in range(1, 5))
     await say("好")
     await say("3")
     await say("①、③")
@@ -75,13 +79,14 @@ async def test_a_survey_in_the_simulator_is_stored_like_any_channel(client: http
 
 
 async def test_bad_simulator_input_is_refused_and_changes_nothing(client: httpx.AsyncClient) -> None:
+    visitor = (await client.post("/simulator/api/visitor")).json()["visitor"]
     bad_visitor = await client.post("/simulator/api/message", json={"visitor": "../../etc", "text": "1", "message_id": "x"})
     assert bad_visitor.status_code == 422
     unknown = await client.post(
-        "/simulator/api/start", json={"visitor": "visitor-0002", "category": "不存在的类别", "message_id": "x"}
+        "/simulator/api/start", json={"visitor": visitor, "category": "不存在的类别", "message_id": "x"}
     )
     assert unknown.status_code == 404 and "unknown category" in unknown.json()["detail"]
     too_long = await client.post(
-        "/simulator/api/message", json={"visitor": "visitor-0002", "text": "长" * 5000, "message_id": "y"}
+        "/simulator/api/message", json={"visitor": visitor, "text": "长" * 5000, "message_id": "y"}
     )
     assert too_long.status_code == 422

@@ -218,3 +218,11 @@ async def test_leaving_closes_the_survey_and_coming_back_makes_them_reachable(ru
     person = await _person(runtime, chat)
     assert person is not None and person.unreachable_at is None
     assert "愿意" in back.text  # a fresh invitation to the same survey
+
+
+async def test_console_and_simulator_respondents_are_marked_as_tests(runtime: Runtime) -> None:
+    for channel, is_test in (("console", True), ("simulator", True), ("telegram", False), ("wechat", False)):
+        chat = Chat(runtime, f"{channel}-person", channel=channel)
+        await chat.start("人道救助")
+        person = await _person(runtime, chat)
+        assert person is not None and person.is_test is is_test, channel
