@@ -95,6 +95,9 @@ class ParsedRequest:
     msg_id: str | None  # None for events
     msg_type: str
     event: str | None = None
+    # What this delivery is, sender included: "msg:<openid>:<MsgId>" or
+    # "evt:<openid>:<CreateTime>:<Event>". WeChat's retries carry the same identity.
+    identity: str = ""
 
 
 def verify_url(
@@ -217,6 +220,10 @@ def _parse_request(
         _check_plain_signature(keys, signature, timestamp, nonce)
     if encrypted and not isinstance(msg_signature, str):
         raise WeChatRequestError(403, "missing msg_signature")
+    # The URL signature never covers the body: with an EncodingAESKey configured only the
+    # encrypted envelope, checked with msg_signature, is believed (compatible mode sends it too).
+    if keys.aes_key is not None and not encrypted:
+        raise WeChatRequestError(403, "plaintext refused in safe mode")
     _check_fresh(timestamp, now, replay_window_s)
     if len(body) > max_body:
         raise WeChatRequestError(413, "body too large")
@@ -316,10 +323,11 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
         raise WeChatRequestError(400, "not a WeChat message (bad CreateTime)")
     at = datetime.fromtimestamp(int(create_time), tz=UTC)
 
-    def parsed(found: Inbound | None, **extra: Any) -> ParsedRequest:
+    def parsed(found: Inbound | None, identity: str, **extra: Any) -> ParsedRequest:
         return ParsedRequest(
-            found, encrypted=encrypted, to_user=to_user, from_user=from_user, **extra
-        )
+            found, encrypted=encrypted, to_user=to_user, from_user=from_user,
+            identity=identity, **extra,
+        )  # fmt: skip
 
     def inbound(kind: str, delivery_key: str, **extra: Any) -> Inbound:
         return Inbound(
@@ -335,7 +343,8 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
     if msg_type.lower() == "event":
         event = _text(message, "Event", required=True)
         assert event is not None
-        key = f"{CHANNEL}:{keys.name}:evt:{from_user}:{create_time}:{event}"
+        identity = f"evt:{from_user}:{create_time}:{event}"
+        key = f"{CHANNEL}:{keys.name}:{identity}"
         event_key = _text(message, "EventKey") or None
         # Only these events act; menu links, location reports, send receipts… are ignored.
         found: Inbound | None = None
@@ -349,7 +358,7 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
                 found = inbound("start", key, start_payload=event_key)
             case "unsubscribe":
                 found = inbound("unreachable", key)
-        return parsed(found, msg_id=None, msg_type="event", event=event)
+        return parsed(found, identity, msg_id=None, msg_type="event", event=event)
 
     msg_id = _text(message, "MsgId", required=True)
     if msg_id is None or not _MSG_ID.fullmatch(msg_id):
@@ -362,7 +371,7 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
         found = inbound("text", key, text=recognition)
     else:  # image, location, link, video, shortvideo, file, emoticon, untranscribed voice…
         found = inbound("unsupported", key)
-    return parsed(found, msg_id=msg_id, msg_type=kind)
+    return parsed(found, f"msg:{from_user}:{msg_id}", msg_id=msg_id, msg_type=kind)
 
 
 def _cdata(value: str) -> str:

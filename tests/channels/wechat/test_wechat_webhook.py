@@ -195,6 +195,27 @@ def test_safe_mode_without_plain_signature_relies_on_msg_signature() -> None:
     assert (error.status, error.reason) == (403, "bad msg_signature")
 
 
+def test_a_safe_mode_account_refuses_a_plaintext_body() -> None:
+    """The URL signature does not cover the body: with one captured URL anyone could post
+    any message for the length of the replay window. Safe mode takes encrypted bodies only."""
+    error = refused(text_message("伪造的回答"), plain_query(), keys=SAFE_KEYS)
+    assert (error.status, error.reason) == (403, "plaintext refused in safe mode")
+    # Also when the query claims encryption some other way, or not at all.
+    error = refused(text_message(), {**plain_query(), "encrypt_type": "raw"}, keys=SAFE_KEYS)
+    assert error.status == 403
+    # The same account still takes the encrypted envelope, as safe and compatible mode send.
+    query, body = safe_request(text_message())
+    assert parse(body, query, keys=SAFE_KEYS).encrypted
+
+
+def test_the_message_identity_names_the_sender() -> None:
+    assert parse(text_message()).identity == f"msg:{OPENID}:23456789012345678"
+    event = parse(event_message("subscribe"))
+    assert event.identity == f"evt:{OPENID}:{int(NOW.timestamp())}:subscribe"
+    ignored = parse(event_message("VIEW", "https://example.org/"))
+    assert ignored.inbound is None and ignored.identity.startswith(f"evt:{OPENID}:")
+
+
 def test_compatible_mode_body_uses_the_encrypted_copy() -> None:
     """Compatible mode posts plaintext and ciphertext; only the signed ciphertext counts."""
     query, envelope = safe_request(text_message("真的内容"))
