@@ -6,11 +6,19 @@ Adapters stay thin: they verify and parse the platform's payload into an `Inboun
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
 from flows.events import Choice
+
+# What a respondent says is kept to this many characters (Telegram's own limit for a
+# message). A longer answer is cut rather than refused: refusing would lose it, and WeChat
+# would retry and then show the respondent "该公众号暂时无法提供服务".
+MAX_TEXT_CHARS = 4096
+# PostgreSQL refuses U+0000 in text, and a lone surrogate cannot be encoded as UTF-8.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 InboundKind = Literal[
     "text",  # typed text, or a voice note that the platform transcribed
@@ -53,3 +61,12 @@ class Reply:
     @property
     def text(self) -> str:
         return "\n\n".join(m.text for m in self.messages)
+
+
+def storable(text: str) -> bool:
+    """False for text no database column can take (NUL, lone surrogates): refuse it."""
+    return _UNSTORABLE.search(text) is None
+
+
+def clip_text(text: str) -> str:
+    return text[:MAX_TEXT_CHARS]

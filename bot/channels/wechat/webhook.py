@@ -29,7 +29,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.crypto.base import WeChatCipher
 
-from bot.channels.base import Inbound
+from bot.channels.base import Inbound, clip_text, storable
 
 CHANNEL = "wechat"
 SUCCESS = "success"  # the body that tells WeChat "received, do not retry, no reply"
@@ -44,6 +44,10 @@ _DECLARATIONS = (b"<!doctype", b"<!entity")
 _ECHOSTR = re.compile(r"[\x21-\x7e]{1,256}")
 _DIGITS = re.compile(r"[0-9]{1,12}")  # Unix seconds
 _MSG_ID = re.compile(r"[0-9]{1,24}")  # a 64-bit integer
+# openids are 28 characters of these, original ids "gh_" and 12 hex digits; the docs'
+# examples ("toUser", "fromUser") fit too. Anything else is not from WeChat, and never
+# reaches a column, a key or a log line.
+_WECHAT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _BLOCK = 32  # WeChat pads to 32 bytes (PKCS#7 with a 32-byte block), not AES's 16
 
 
@@ -317,8 +321,10 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
     create_time = _text(message, "CreateTime", required=True)
     msg_type = _text(message, "MsgType", required=True)
     assert to_user is not None and from_user is not None and msg_type is not None
-    if not to_user or not from_user:
-        raise WeChatRequestError(400, "not a WeChat message (empty user)")
+    if not _WECHAT_ID.fullmatch(to_user):
+        raise WeChatRequestError(400, "not a WeChat message (bad ToUserName)")
+    if not _WECHAT_ID.fullmatch(from_user):
+        raise WeChatRequestError(400, "not a WeChat message (bad FromUserName)")
     if create_time is None or not _DIGITS.fullmatch(create_time):
         raise WeChatRequestError(400, "not a WeChat message (bad CreateTime)")
     at = datetime.fromtimestamp(int(create_time), tz=UTC)
@@ -366,12 +372,20 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
     key = f"{CHANNEL}:{keys.name}:msg:{msg_id}"
     kind = msg_type.lower()
     if kind == "text":
-        found = inbound("text", key, text=_text(message, "Content", strip=False) or "")
+        found = inbound("text", key, text=_said(_text(message, "Content", strip=False) or ""))
     elif kind == "voice" and (recognition := (_text(message, "Recognition") or "").strip()):
-        found = inbound("text", key, text=recognition)
+        found = inbound("text", key, text=_said(recognition))
     else:  # image, location, link, video, shortvideo, file, emoticon, untranscribed voice…
         found = inbound("unsupported", key)
     return parsed(found, f"msg:{from_user}:{msg_id}", msg_id=msg_id, msg_type=kind)
+
+
+def _said(text: str) -> str:
+    # The XML parser already refuses NUL and surrogates; checked again since the text is
+    # stored as it is.
+    if not storable(text):
+        raise WeChatRequestError(400, "not a WeChat message (unstorable text)")
+    return clip_text(text)
 
 
 def _cdata(value: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -154,3 +155,20 @@ async def test_a_reply_refused_while_polling_is_sent_by_the_pollers_own_worker(
     assert await asyncio.wait_for(task, 5) == 0
     assert "您之前得到过我们的救助" in fake.texts_to(CHAT)[0]
     assert len(fake.calls_to("sendMessage")) == 2  # refused once, then sent once
+
+
+async def test_an_update_no_database_can_store_is_skipped_and_logged_without_its_text(
+    runtime: Runtime, fake_telegram: FakeTelegramApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = fake_telegram
+    fake.queue_update(fake.user_says(CHAT, "秘密\x00的"), fake.user_says(CHAT, "秘密\ud800"))
+    fake.queue_update(fake.user_says(CHAT, "/start humanitarian_aid"))
+    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram.polling"):
+        poller = Poller(runtime, fake)
+        await until(lambda: len(fake.texts_to(CHAT)) == 1)
+        await until(lambda: fake.pending_updates == 0)
+        await poller.stopped()
+    assert "您之前得到过我们的救助" in fake.texts_to(CHAT)[0]
+    assert caplog.text.count("skipped") == 2 and "秘密" not in caplog.text
+    async with runtime.db.transaction() as s:
+        assert await s.scalar(select(func.count()).select_from(InboundMessage)) == 1

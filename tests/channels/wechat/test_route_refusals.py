@@ -168,3 +168,20 @@ async def test_a_plaintext_account_refuses_a_used_timestamp_and_nonce_with_anoth
         async with wx.db.transaction() as s:
             person = await RespondentRepository(s).by_identity("wechat", "plain", who.openid)
         assert person is not None and person.unreachable_at is None
+
+
+async def test_a_sender_id_longer_than_wechat_makes_is_400_and_neither_it_nor_the_text_is_logged(
+    db_url: str, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_app(settings_for(db_url, redis_url)) as wx:
+        openid = "o" + "Z" * 199  # longer than the column (128) and than any openid
+        xml = message_xml(
+            ToUserName=GH_ID, FromUserName=openid, CreateTime=int(_now().timestamp()),
+            MsgType="text", Content="秘密的回答", MsgId=5,
+        )  # fmt: skip
+        query, body = safe_request(xml, at=_now())
+        with caplog.at_level(logging.DEBUG):
+            text = await refused(wx, 400, params=query, content=body)
+        assert "bad FromUserName" in caplog.text
+        for secret in (openid[:40], "秘密的回答"):
+            assert secret not in caplog.text and secret not in text

@@ -140,6 +140,12 @@ def test_body_over_the_limit_is_413() -> None:
          "malformed XML"),
         (message_xml(ToUserName=GH_ID).replace(b"<![CDATA[", b"").replace(b"]]>", b"&#27;"),
          "malformed XML"),
+        (text_message().replace(b"<![CDATA[\xe4\xbd\xa0\xe5\xa5\xbd]]>", b"&#0;"), "malformed XML"),
+        (text_message().replace(b"<![CDATA[\xe4\xbd\xa0\xe5\xa5\xbd]]>", b"&#xD800;"),
+         "malformed XML"),
+        (text_message("\ud800".encode("utf-8", "surrogatepass").decode("latin-1")).replace(
+            "\ud800".encode("utf-8", "surrogatepass").decode("latin-1").encode(),
+            "\ud800".encode("utf-8", "surrogatepass")), "malformed XML"),
         (text_message()[:-20], "malformed XML"),
         (b"", "malformed XML"),
         (b"\xff\xfe\xfa not xml", "malformed XML"),
@@ -163,7 +169,8 @@ def test_body_over_the_limit_is_413() -> None:
     ],
     ids=[
         "billion-laughs", "external-entity", "external-dtd", "lowercase-doctype",
-        "utf16-entities", "control-char", "nul", "char-ref-content", "char-ref-escape", "truncated",
+        "utf16-entities", "control-char", "nul", "char-ref-content", "char-ref-escape",
+        "char-ref-nul", "char-ref-surrogate", "utf8-surrogate", "truncated",
         "empty", "not-utf8", "json", "wrong-root", "flat-root", "no-from", "nested-content",
         "repeated-element", "no-msgid", "bad-msgid", "bad-createtime", "no-event",
     ],
@@ -171,6 +178,37 @@ def test_body_over_the_limit_is_413() -> None:
 def test_hostile_or_malformed_xml_is_400(body: bytes, reason: str) -> None:
     error = refused(body)
     assert (error.status, error.reason) == (400, reason)
+
+
+def _users(to_user: str, from_user: str) -> bytes:
+    return message_xml(
+        ToUserName=to_user, FromUserName=from_user, CreateTime=int(NOW.timestamp()),
+        MsgType="text", Content="你好", MsgId=1,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "user",
+    ["o" * 65, "o" * 129, "o user", "o\u7528\u6237", "o;drop", "o.x", "o/../x", "o\tx", "o:x"],
+    ids=["65", "129", "space", "han", "semicolon", "dot", "path", "tab", "colon"],
+)
+def test_user_names_other_than_wechat_ids_are_400(user: str) -> None:
+    """Real openids are 28 characters of [A-Za-z0-9_-]; original ids are gh_ and 12 hex."""
+    error = refused(_users(GH_ID, user))
+    assert (error.status, error.reason) == (400, "not a WeChat message (bad FromUserName)")
+    assert user not in str(error)
+    error = refused(_users(user, OPENID))
+    assert (error.status, error.reason) == (400, "not a WeChat message (bad ToUserName)")
+
+
+@pytest.mark.parametrize(
+    ("to_user", "from_user"),
+    [("gh_081abfe3962c", "oCT3bjgZ2GysH7vAz9sJK32DHZAs"), ("toUser", "fromUser"),
+     ("gh_0123456789ab", "o" * 64), (GH_ID, "oLVPpjqs9BhvzwPj5A-vTYAX3GLc")],
+)
+def test_wechat_ids_as_wechat_sends_them_are_accepted(to_user: str, from_user: str) -> None:
+    parsed = parse(_users(to_user, from_user))
+    assert (parsed.to_user, parsed.from_user) == (to_user, from_user)
 
 
 # --- safe (AES) mode ----------------------------------------------------------------------
@@ -306,6 +344,15 @@ def test_text_message_maps_to_text_inbound() -> None:
     assert inbound.at == datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)
     assert parsed.msg_id == "23456789012345678"
     assert parsed.encrypted is False
+
+
+def test_text_past_the_channel_limit_is_kept_cut_to_it() -> None:
+    """A long answer is kept (cut), not refused: a refusal would lose it and make WeChat
+    show the respondent an error after its retries."""
+    from bot.channels.base import MAX_TEXT_CHARS
+
+    parsed = parse(text_message("长" * (MAX_TEXT_CHARS + 1000)))
+    assert parsed.inbound is not None and parsed.inbound.text == "长" * MAX_TEXT_CHARS
 
 
 def test_message_as_formatted_in_the_wechat_docs() -> None:
