@@ -36,12 +36,15 @@ class Inbound:
     external_id: str  # openid, Telegram chat id, simulator visitor id…
     kind: InboundKind
     delivery_key: str  # unique per delivery: a redelivery carries the same key
-    at: datetime  # UTC
+    at: datetime  # UTC, our clock: when the message arrived here
     text: str | None = None
     # For kind="start": a category code or name, or a respondent reference, from a QR
     # scene, a deep link or a menu key; None asks the respondent which group they are in.
     start_payload: str | None = None
     lang: str | None = None  # a hint from the platform ("zh", "en")
+    # When the platform says it was sent (WeChat CreateTime), UTC. The sender controls it:
+    # kept for the record, never used to decide anything. None when absent or absurd.
+    platform_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

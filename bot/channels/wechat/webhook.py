@@ -236,7 +236,7 @@ def _parse_request(
     if encrypted:
         assert isinstance(msg_signature, str)
         message = _decrypt_envelope(keys, message, timestamp, nonce, msg_signature)
-    return _to_parsed(keys, message, encrypted)
+    return _to_parsed(keys, message, encrypted, now)
 
 
 def _parse_xml(raw: bytes) -> dict[str, Any]:
@@ -315,7 +315,9 @@ def _text(
     return value.strip() if strip else value
 
 
-def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> ParsedRequest:
+def _to_parsed(
+    keys: AccountKeys, message: dict[str, Any], encrypted: bool, now: datetime
+) -> ParsedRequest:
     to_user = _text(message, "ToUserName", required=True)
     from_user = _text(message, "FromUserName", required=True)
     create_time = _text(message, "CreateTime", required=True)
@@ -327,7 +329,7 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
         raise WeChatRequestError(400, "not a WeChat message (bad FromUserName)")
     if create_time is None or not _DIGITS.fullmatch(create_time):
         raise WeChatRequestError(400, "not a WeChat message (bad CreateTime)")
-    at = datetime.fromtimestamp(int(create_time), tz=UTC)
+    platform_at = _platform_time(int(create_time))
 
     def parsed(found: Inbound | None, identity: str, **extra: Any) -> ParsedRequest:
         return ParsedRequest(
@@ -342,7 +344,8 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
             external_id=from_user,
             kind=kind,  # type: ignore[arg-type]
             delivery_key=delivery_key,
-            at=at,
+            at=now,
+            platform_at=platform_at,
             **extra,
         )
 
@@ -378,6 +381,13 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
     else:  # image, location, link, video, shortvideo, file, emoticon, untranscribed voice…
         found = inbound("unsupported", key)
     return parsed(found, f"msg:{from_user}:{msg_id}", msg_id=msg_id, msg_type=kind)
+
+
+def _platform_time(seconds: int) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # past year 9999: the record says "unknown"
+        return None
 
 
 def _said(text: str) -> str:

@@ -341,7 +341,7 @@ def test_text_message_maps_to_text_inbound() -> None:
     assert (inbound.channel, inbound.account, inbound.external_id) == ("wechat", "main", OPENID)
     assert (inbound.kind, inbound.text) == ("text", "  2  ")
     assert inbound.delivery_key == "wechat:main:msg:23456789012345678"
-    assert inbound.at == datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)
+    assert inbound.at == NOW
     assert parsed.msg_id == "23456789012345678"
     assert parsed.encrypted is False
 
@@ -353,6 +353,29 @@ def test_text_past_the_channel_limit_is_kept_cut_to_it() -> None:
 
     parsed = parse(text_message("长" * (MAX_TEXT_CHARS + 1000)))
     assert parsed.inbound is not None and parsed.inbound.text == "长" * MAX_TEXT_CHARS
+
+
+@pytest.mark.parametrize(
+    ("create_time", "platform_at"),
+    [
+        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+        (253402300799, datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        (253402300800, None),  # past year 9999: no datetime holds it
+        (999999999999, None),
+    ],
+)
+def test_createtime_is_kept_aside_and_our_clock_dates_the_message(
+    create_time: int, platform_at: datetime | None
+) -> None:
+    """The sender controls CreateTime: a message dated 1970 or 9999 must not expire
+    surveys or date answers. It is kept as `platform_at`, for the record only."""
+    body = text_message().replace(str(int(NOW.timestamp())).encode(), str(create_time).encode())
+    parsed = parse(body)
+    assert parsed.inbound is not None
+    assert (parsed.inbound.at, parsed.inbound.platform_at) == (NOW, platform_at)
+    event = event_message("subscribe").replace(str(int(NOW.timestamp())).encode(), str(create_time).encode())
+    inbound = parse(event).inbound
+    assert inbound is not None and (inbound.at, inbound.platform_at) == (NOW, platform_at)
 
 
 def test_message_as_formatted_in_the_wechat_docs() -> None:
@@ -367,9 +390,10 @@ def test_message_as_formatted_in_the_wechat_docs() -> None:
     parsed = parse(body)
     assert (parsed.to_user, parsed.from_user, parsed.msg_id) == ("toUser", "fromUser", "1234567890123456")
     assert parsed.inbound is not None
-    assert (parsed.inbound.text, parsed.inbound.at) == (
+    assert (parsed.inbound.text, parsed.inbound.platform_at) == (
         "this is a test", datetime(2012, 9, 28, 11, 31, 0, tzinfo=UTC),
     )
+    assert parsed.inbound.at == NOW  # our clock; CreateTime is the sender's claim
 
 
 def _voice(recognition: str | None) -> bytes:
