@@ -6,6 +6,7 @@ Adapters stay thin: they verify and parse the platform's payload into an `Inboun
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +18,9 @@ from flows.events import Choice
 # message). A longer answer is cut rather than refused: refusing would lose it, and WeChat
 # would retry and then show the respondent "该公众号暂时无法提供服务".
 MAX_TEXT_CHARS = 4096
+# inbound_messages.delivery_key holds 200 characters, and a late reply is queued in the
+# outbox as "reply:<delivery key>" in 200 as well.
+MAX_DELIVERY_KEY = 200 - len("reply:")
 # PostgreSQL refuses U+0000 in text, and a lone surrogate cannot be encoded as UTF-8.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -73,3 +77,15 @@ def storable(text: str) -> bool:
 
 def clip_text(text: str) -> str:
     return text[:MAX_TEXT_CHARS]
+
+
+def delivery_key(channel: str, account: str, identity: str) -> str:
+    """`<channel>:<account>:<identity>`, where the identity names the delivery and its
+    sender ("msg:<openid>:<MsgId>"). When that would not fit, the identity is replaced by
+    its SHA-256, so a legal message's key is never refused and a redelivery keeps its key."""
+    key = f"{channel}:{account}:{identity}"
+    if len(key) <= MAX_DELIVERY_KEY:
+        return key
+    # "h:" never starts an identity ("msg:", "evt:", "upd:"…): no clash with an unhashed key.
+    digest = hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{channel}:{account}:h:{digest}"

@@ -14,6 +14,7 @@ from datetime import datetime
 from aiogram.types import InaccessibleMessage, InlineKeyboardMarkup, Message, Update
 
 from bot.channels.base import Inbound, clip_text, storable
+from bot.channels.base import delivery_key as _delivery_key
 from bot.channels.telegram.keyboards import ANSWER_SEPARATOR, PressMeaning, meaning, ticked_numbers
 from bot.channels.telegram.texts import lang_hint
 
@@ -66,7 +67,7 @@ class Parsed:
 
 
 def delivery_key(account: str, update_id: int) -> str:
-    return f"{CHANNEL}:{account}:upd:{update_id}"
+    return _delivery_key(CHANNEL, account, f"upd:{update_id}")
 
 
 def parse_update(account: str, update: Update, now: datetime) -> Parsed:

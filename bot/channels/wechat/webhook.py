@@ -29,7 +29,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.crypto.base import WeChatCipher
 
-from bot.channels.base import Inbound, clip_text, storable
+from bot.channels.base import Inbound, clip_text, delivery_key, storable
 
 CHANNEL = "wechat"
 SUCCESS = "success"  # the body that tells WeChat "received, do not retry, no reply"
@@ -353,7 +353,7 @@ def _to_parsed(
         event = _text(message, "Event", required=True)
         assert event is not None
         identity = f"evt:{from_user}:{create_time}:{event}"
-        key = f"{CHANNEL}:{keys.name}:{identity}"
+        key = delivery_key(CHANNEL, keys.name, identity)
         event_key = _text(message, "EventKey") or None
         # Only these events act; menu links, location reports, send receipts… are ignored.
         found: Inbound | None = None
@@ -372,7 +372,9 @@ def _to_parsed(
     msg_id = _text(message, "MsgId", required=True)
     if msg_id is None or not _MSG_ID.fullmatch(msg_id):
         raise WeChatRequestError(400, "not a WeChat message (bad MsgId)")
-    key = f"{CHANNEL}:{keys.name}:msg:{msg_id}"
+    # MsgIds are not unique across senders: the sender is part of the key.
+    identity = f"msg:{from_user}:{msg_id}"
+    key = delivery_key(CHANNEL, keys.name, identity)
     kind = msg_type.lower()
     if kind == "text":
         found = inbound("text", key, text=_said(_text(message, "Content", strip=False) or ""))
@@ -380,7 +382,7 @@ def _to_parsed(
         found = inbound("text", key, text=_said(recognition))
     else:  # image, location, link, video, shortvideo, file, emoticon, untranscribed voice…
         found = inbound("unsupported", key)
-    return parsed(found, f"msg:{from_user}:{msg_id}", msg_id=msg_id, msg_type=kind)
+    return parsed(found, identity, msg_id=msg_id, msg_type=kind)
 
 
 def _platform_time(seconds: int) -> datetime | None:

@@ -119,3 +119,22 @@ async def test_messages_dated_1970_or_9999_are_answered_and_dated_by_our_clock(
             datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
         ]  # fmt: skip
         assert all(started <= r.received_at <= _now() for r in rows)
+
+
+async def test_two_respondents_with_the_same_msgid_each_get_their_own_reply(
+    db_url: str, redis_url: str
+) -> None:
+    async with running_app(settings_for(db_url, redis_url)) as wx:
+        one, two = Follower(wx, "o-same-msgid-1"), Follower(wx, "o-same-msgid-2")
+        for who in (one, two):
+            await who.send(who.event("subscribe", "qrscene_c:humanitarian_aid"), twice=False)
+            assert "总体评价" in await who.say("好的", twice=False)
+        msg_id = next(_msg_ids)
+
+        def answer(who: Follower, content: str) -> tuple[dict[str, str], bytes]:
+            return who.wrap(who._fields("text", Content=content, MsgId=msg_id))
+
+        assert (await one.send(answer(one, "非常好")) or "").startswith("您觉得现在的救助项目")
+        assert (await two.send(answer(two, "不好")) or "").startswith("很抱歉让您不满意")
+        assert await wx.answers(one.openid) == {"overall": "very_good"}
+        assert await wx.answers(two.openid) == {"overall": "poor"}

@@ -340,7 +340,7 @@ def test_text_message_maps_to_text_inbound() -> None:
     inbound = parsed.inbound
     assert (inbound.channel, inbound.account, inbound.external_id) == ("wechat", "main", OPENID)
     assert (inbound.kind, inbound.text) == ("text", "  2  ")
-    assert inbound.delivery_key == "wechat:main:msg:23456789012345678"
+    assert inbound.delivery_key == f"wechat:main:msg:{OPENID}:23456789012345678"
     assert inbound.at == NOW
     assert parsed.msg_id == "23456789012345678"
     assert parsed.encrypted is False
@@ -410,7 +410,7 @@ def test_voice_with_recognition_becomes_text() -> None:
     inbound = parse(_voice("我对服务很满意。")).inbound
     assert inbound is not None
     assert (inbound.kind, inbound.text, inbound.delivery_key) == (
-        "text", "我对服务很满意。", "wechat:main:msg:777",
+        "text", "我对服务很满意。", f"wechat:main:msg:{OPENID}:777",
     )
 
 
@@ -432,7 +432,7 @@ def test_media_messages_are_unsupported(msg_type: str) -> None:
     parsed = parse(body)
     assert parsed.inbound is not None
     assert (parsed.inbound.kind, parsed.inbound.delivery_key) == (
-        "unsupported", "wechat:main:msg:42",
+        "unsupported", f"wechat:main:msg:{OPENID}:42",
     )
 
 
@@ -471,6 +471,43 @@ def test_other_events_are_acknowledged_without_an_inbound(event: str, event_key:
     parsed = parse(event_message(event, event_key))
     assert parsed.inbound is None
     assert (parsed.from_user, parsed.to_user, parsed.event) == (OPENID, GH_ID, event)
+
+
+def test_the_same_msgid_from_two_senders_has_two_delivery_keys() -> None:
+    """MsgIds are not unique across senders: keyed on MsgId alone, a second respondent got
+    the first one's stored reply and their answer was dropped."""
+    mine = parse(text_message()).inbound
+    theirs = parse(text_message().replace(OPENID.encode(), b"oAnother-openid-456")).inbound
+    assert mine is not None and theirs is not None
+    assert mine.delivery_key != theirs.delivery_key
+
+
+def test_delivery_keys_stay_within_the_columns_for_every_legal_message() -> None:
+    from bot.channels.base import MAX_DELIVERY_KEY, delivery_key
+    from storage.models.inbound_message import DELIVERY_KEY_LENGTH
+    from storage.models.outbox_message import DEDUP_KEY_LENGTH
+
+    # The late reply is queued as "reply:<delivery key>": both must fit.
+    assert MAX_DELIVERY_KEY + len("reply:") <= min(DELIVERY_KEY_LENGTH, DEDUP_KEY_LENGTH)
+    longest = AccountKeys(name="a" * 64, app_id=APP_ID, token=TOKEN)  # account names: 1–64
+    openid = "o" * 64
+    at = str(int(NOW.timestamp()))
+    for body in (
+        text_message(msg_id=10**23).replace(OPENID.encode(), openid.encode()),
+        message_xml(ToUserName=GH_ID, FromUserName=openid, CreateTime=at, MsgType="event",
+                    Event="unsubscribe"),
+    ):  # fmt: skip
+        inbound = parse(body, keys=longest).inbound
+        assert inbound is not None and openid in inbound.delivery_key
+        assert len(inbound.delivery_key) <= MAX_DELIVERY_KEY
+
+    # Past the limit the identity is hashed: still one key per delivery, still stable.
+    long_identity = "evt:" + "x" * 300
+    key = delivery_key("wechat", "a" * 64, long_identity)
+    assert len(key) <= MAX_DELIVERY_KEY and key.startswith("wechat:" + "a" * 64 + ":h:")
+    assert key == delivery_key("wechat", "a" * 64, long_identity)
+    assert key != delivery_key("wechat", "a" * 64, long_identity + "y")
+    assert delivery_key("wechat", "main", "msg:o:1") == "wechat:main:msg:o:1"
 
 
 def test_a_redelivery_has_the_same_delivery_key() -> None:
