@@ -113,7 +113,8 @@ def wechat_router(settings: Settings, *, replay_guard: ReplayGuard | None = None
             )
         except (_Refused, WeChatRequestError) as exc:
             return _refusal(account, request, exc.status, exc.reason)
-        return PlainTextResponse(echostr)
+        # The echostr is the caller's text: no browser may sniff it into HTML.
+        return PlainTextResponse(echostr, headers={"X-Content-Type-Options": "nosniff"})
 
     @router.post(
         PATH,

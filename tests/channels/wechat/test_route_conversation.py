@@ -88,6 +88,8 @@ async def test_get_url_verification_echoes_echostr_as_plain_text(db_url: str, re
         assert response.status_code == 200
         assert response.text == "1234567890123"
         assert response.headers["content-type"].startswith("text/plain")
+        # The echostr is the caller's text: no browser may take it for HTML or script.
+        assert response.headers["x-content-type-options"] == "nosniff"
 
         bad = await wx.client.get("/wechat/main", params={**query, "signature": sign("other", ts, "n1")})
         assert bad.status_code == 403 and "1234567890123" not in bad.text
