@@ -32,8 +32,8 @@ async def runtime(db: Database) -> AsyncIterator[Runtime]:
     yield Runtime(db)
 
 
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(HANG_GUARD_S):
         while not condition():
             await asyncio.sleep(0.01)
 
@@ -128,7 +128,7 @@ async def test_run_polling_serves_the_configured_bot_until_stopped(
     fake.queue_update(fake.user_says(CHAT, "/start 人道救助"))
     stop = asyncio.Event()
     task = asyncio.create_task(run_polling(settings, stop=stop))
-    await until(lambda: len(fake.texts_to(CHAT)) == 1, timeout=15)
+    await until(lambda: len(fake.texts_to(CHAT)) == 1)
     stop.set()
     assert await asyncio.wait_for(task, 5) == 0
     assert "您之前得到过我们的救助" in fake.texts_to(CHAT)[0]
@@ -152,7 +152,7 @@ async def test_a_reply_refused_while_polling_is_sent_by_the_pollers_own_worker(
     fake.queue_update(fake.user_says(CHAT, "/start 人道救助"))
     stop = asyncio.Event()
     task = asyncio.create_task(run_polling(settings, stop=stop))
-    await until(lambda: len(fake.texts_to(CHAT)) == 1, timeout=15)
+    await until(lambda: len(fake.texts_to(CHAT)) == 1)
     stop.set()
     assert await asyncio.wait_for(task, 5) == 0
     assert "您之前得到过我们的救助" in fake.texts_to(CHAT)[0]
