@@ -185,3 +185,21 @@ async def test_a_sender_id_longer_than_wechat_makes_is_400_and_neither_it_nor_th
         assert "bad FromUserName" in caplog.text
         for secret in (openid[:40], "秘密的回答"):
             assert secret not in caplog.text and secret not in text
+
+
+async def test_a_plaintext_request_is_503_while_the_replay_guard_cannot_answer(
+    db_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Unavailable:
+        def __init__(self, **_: object) -> None: ...
+
+        async def admit(self, account: str, timestamp: str, nonce: str, fingerprint: str) -> bool:
+            raise ConnectionError("Redis is away")
+
+    # The app is built with the default guard; make that default one that cannot answer.
+    monkeypatch.setattr("bot.channels.wechat.route.MemoryReplayGuard", Unavailable)
+    async with running_app(settings_for(db_url, redis_url), account=False) as wx:
+        await add_account(wx.db, name="plain", safe=False)
+        query, body = Follower(wx, "o-plain", safe=False, account="plain").wrap(subscribe_xml("o-plain"))
+        # Fail closed, and WeChat delivers again later.
+        await refused(wx, 503, account="plain", params=query, content=body)
