@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from bot.channels.wechat.accounts import AccountDirectory
 from bot.channels.wechat.api import LocalTokenStore, RedisTokenStore, TokenStore
+from bot.channels.wechat.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from bot.dispatch.rate_limit import RateLimiter, burst_for
 from bot.dispatch.sender import Sender
 from bot.services.catalog import FlowCache
@@ -48,6 +49,7 @@ class Container:
     runtime: Runtime
     secrets: SecretBox  # decrypts the secrets stored in the database (HUIFANG_SECRET_KEY)
     wechat_accounts: AccountDirectory
+    replay_guard: ReplayGuard
     clock: Clock = utcnow
     _senders: dict[str, Sender] | None = field(default=None, repr=False)
     _local_tokens: LocalTokenStore = field(default_factory=LocalTokenStore, repr=False)
@@ -151,6 +153,13 @@ async def open_container(
                 runtime=Runtime(db, settings.engine, flows),
                 secrets=box,
                 wechat_accounts=AccountDirectory(db, box=box),
+                # Plaintext WeChat accounts' used (timestamp, nonce) pairs: shared through
+                # Redis by every process; in this process's memory on the embedded default.
+                replay_guard=(
+                    RedisReplayGuard(redis, window_s=settings.wechat_replay_window_s)
+                    if redis is not None
+                    else MemoryReplayGuard(window_s=settings.wechat_replay_window_s)
+                ),
                 clock=clock,
             )
             try:

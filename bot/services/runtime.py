@@ -62,6 +62,7 @@ class Runtime:
                 kind=inbound.kind,
                 text=inbound.text,
                 at=inbound.at,
+                platform_at=inbound.platform_at,
             )
             if message_id is None:
                 return Turn(await self._stored_reply(inbox, inbound.delivery_key))

@@ -25,8 +25,11 @@ class InboundRepository:
         kind: str,
         text: str | None,
         at: datetime,
+        platform_at: datetime | None = None,
     ) -> int | None:
         """Record a delivery; its id, or None when the key was already recorded (a redelivery).
+
+        `at` is our clock; `platform_at` what the platform claims, kept for the record only.
 
         Runs in the same transaction as the state change it causes: if that transaction
         rolls back, the claim goes with it and a redelivery is handled afresh. A concurrent
@@ -49,6 +52,7 @@ class InboundRepository:
             "kind": kind,
             "text": text,
             "received_at": at,
+            "platform_at": platform_at,
         }
         return (await self.session.execute(statement, params)).scalar_one_or_none()
 

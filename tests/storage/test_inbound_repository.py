@@ -127,3 +127,18 @@ async def test_many_concurrent_claims_of_one_key_have_one_winner(
     assert len([r for r in results if r is not None]) == 1
     async with db.transaction() as s:
         assert await s.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+async def test_the_platforms_own_time_is_kept_apart_from_ours(db: Database, t0: datetime) -> None:
+    from datetime import UTC
+
+    far = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    async with db.transaction() as s:
+        repo = InboundRepository(s)
+        await repo.claim(**_delivery("wechat:msg:2001", t0), platform_at=far)
+        await repo.claim(**_delivery("wechat:msg:2002", t0))
+    async with db.transaction() as s:
+        repo = InboundRepository(s)
+        dated, undated = await repo.get_by_key("wechat:msg:2001"), await repo.get_by_key("wechat:msg:2002")
+    assert dated is not None and (dated.received_at, dated.platform_at) == (t0, far)
+    assert undated is not None and undated.platform_at is None

@@ -13,7 +13,8 @@ from datetime import datetime
 
 from aiogram.types import InaccessibleMessage, InlineKeyboardMarkup, Message, Update
 
-from bot.channels.base import Inbound
+from bot.channels.base import Inbound, clip_text, storable
+from bot.channels.base import delivery_key as _delivery_key
 from bot.channels.telegram.keyboards import ANSWER_SEPARATOR, PressMeaning, meaning, ticked_numbers
 from bot.channels.telegram.texts import lang_hint
 
@@ -66,7 +67,7 @@ class Parsed:
 
 
 def delivery_key(account: str, update_id: int) -> str:
-    return f"{CHANNEL}:{account}:upd:{update_id}"
+    return _delivery_key(CHANNEL, account, f"upd:{update_id}")
 
 
 def parse_update(account: str, update: Update, now: datetime) -> Parsed:
@@ -87,14 +88,15 @@ def _message(account: str, update_id: int, m: Message, now: datetime) -> Parsed:
     lang = lang_hint(m.from_user.language_code)
     base = _inbound_base(account, update_id, m.chat.id, now, lang)
     if m.text is not None:
+        _check_text(m.text, "message text")
         text = m.text.strip()
         if start := _START.fullmatch(text):
             payload = (start["payload"] or "").strip()[:MAX_START_PAYLOAD] or None
-            inbound = Inbound(**base, kind="start", text=m.text, start_payload=payload)
+            inbound = Inbound(**base, kind="start", text=clip_text(m.text), start_payload=payload)
         else:
             command = _COMMAND.fullmatch(text)
             words = COMMAND_WORDS.get(command[1].lower()) if command else None
-            inbound = Inbound(**base, kind="text", text=words or m.text)
+            inbound = Inbound(**base, kind="text", text=words or clip_text(m.text))
         return Parsed(update_id, m.chat.id, lang, inbound)
     content = getattr(m.content_type, "value", m.content_type)  # aiogram's ContentType enum
     if content in UNSUPPORTED:
@@ -107,6 +109,8 @@ def _message(account: str, update_id: int, m: Message, now: datetime) -> Parsed:
 def _press(account: str, update: Update, now: datetime) -> Parsed:
     q = update.callback_query
     assert q is not None
+    if q.data is not None:
+        _check_text(q.data, "callback data")
     lang = lang_hint(q.from_user.language_code)
     what = meaning(q.data)
     message = q.message
@@ -162,3 +166,9 @@ def _inbound_base(account: str, update_id: int, chat_id: int, now: datetime, lan
 def _check_id(value: int, what: str) -> None:
     if not -_MAX_ID < value < _MAX_ID:
         raise BadUpdate(f"{what} out of range")
+
+
+def _check_text(value: str, what: str) -> None:
+    # The reason only: the text itself stays out of the error and so out of the logs.
+    if not storable(value):
+        raise BadUpdate(f"{what} has a NUL or a lone surrogate")

@@ -25,7 +25,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.channels.telegram.config import DEFAULT_API_BASE, choose_bot, make_bot
 from bot.channels.telegram.handler import TelegramHandler
-from bot.channels.telegram.parse import parse_update
+from bot.channels.telegram.parse import BadUpdate, parse_update
 from bot.channels.telegram.webhook import ALLOWED_UPDATES
 from bot.services.runtime import Runtime
 from bot.settings import Settings
@@ -114,6 +114,9 @@ async def _handle(
     """True when the update is done with (handled, or given up on); False when stopped."""
     try:
         parsed = parse_update(account, update, datetime.now(UTC))
+    except BadUpdate as exc:
+        log.warning("telegram %s: update %s skipped: %s", account, update.update_id, exc)
+        return True
     except Exception:  # noqa: BLE001 — an update we cannot read will not get better
         log.exception("telegram %s: update %s skipped, cannot be parsed", account, update.update_id)
         return True

@@ -4,6 +4,7 @@
     POST  unknown account → 404, nothing read or stored
           body capped (Content-Length and what is actually read) → 413
           verify + decrypt + parse (bot.channels.wechat.webhook) → 403/400, logged
+          plaintext only: a used (timestamp, nonce) with another message → 403 (`ReplayGuard`)
           runtime.handle in one transaction, given the reply budget (default 4 s):
             in time → passive reply XML (encrypted in safe mode), or "success" if silent
             too late → "success" now; when the work is done its reply goes to the outbox
@@ -34,6 +35,7 @@ from fastapi.responses import PlainTextResponse, Response
 from bot.channels.base import Inbound, Reply
 from bot.channels.wechat.accounts import AccountConfig, AccountDirectory
 from bot.channels.wechat.intents import interpret
+from bot.channels.wechat.replay import ReplayGuard
 from bot.channels.wechat.webhook import (
     SUCCESS,
     ParsedRequest,
@@ -58,8 +60,10 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def wechat_router(settings: Settings) -> APIRouter:
-    state: dict[str, AccountDirectory] = {}
+def wechat_router(settings: Settings, *, replay_guard: ReplayGuard | None = None) -> APIRouter:
+    """The accounts and the replay guard come from the app's container (bot.container) when
+    the app starts; `replay_guard` replaces the container's, for tests."""
+    state: dict[str, Any] = {}
     # Strong references: the event loop keeps only weak ones, and work must outlive a
     # request whose client went away.
     inflight: set[asyncio.Task[Reply]] = set()
@@ -69,6 +73,7 @@ def wechat_router(settings: Settings) -> APIRouter:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Runs inside the app's lifespan, after the container is open and before it closes.
         state["accounts"] = app.state.container.wechat_accounts
+        state["pairs"] = replay_guard or app.state.container.replay_guard
         try:
             yield
         finally:
@@ -109,7 +114,8 @@ def wechat_router(settings: Settings) -> APIRouter:
             )
         except (_Refused, WeChatRequestError) as exc:
             return _refusal(account, request, exc.status, exc.reason)
-        return PlainTextResponse(echostr)
+        # The echostr is the caller's text: no browser may sniff it into HTML.
+        return PlainTextResponse(echostr, headers={"X-Content-Type-Options": "nosniff"})
 
     @router.post(
         PATH,
@@ -134,6 +140,8 @@ def wechat_router(settings: Settings) -> APIRouter:
                 max_body=settings.wechat_max_body,
                 replay_window_s=settings.wechat_replay_window_s,
             )
+            if not parsed.encrypted:
+                await _check_pair(state["pairs"], config, request, parsed)
         except (_Refused, WeChatRequestError) as exc:
             return _refusal(account, request, exc.status, exc.reason)
         if parsed.inbound is None:
@@ -216,6 +224,20 @@ async def _reply_later(db: Any, work: asyncio.Task[Turn], inbound: Inbound, keep
         log.exception(
             "wechat %s: the late reply to %s could not be queued", inbound.account, inbound.delivery_key
         )
+
+
+async def _check_pair(guard: ReplayGuard, config: AccountConfig, request: Request, parsed: ParsedRequest) -> None:
+    q = request.query_params
+    timestamp, nonce = q.get("timestamp"), q.get("nonce")
+    assert timestamp is not None and nonce is not None  # parse_request checked both
+    try:
+        admitted = await guard.admit(config.name, timestamp, nonce, parsed.identity)
+    except Exception:
+        # Fail closed: WeChat retries a 503, and a replay must not pass while Redis is away.
+        log.exception("wechat %s: the replay guard is unavailable", config.name)
+        raise _Refused(503, "replay guard unavailable") from None
+    if not admitted:
+        raise _Refused(403, "replayed timestamp and nonce")
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:

@@ -29,7 +29,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.crypto.base import WeChatCipher
 
-from bot.channels.base import Inbound
+from bot.channels.base import Inbound, clip_text, delivery_key, storable
 
 CHANNEL = "wechat"
 SUCCESS = "success"  # the body that tells WeChat "received, do not retry, no reply"
@@ -44,6 +44,10 @@ _DECLARATIONS = (b"<!doctype", b"<!entity")
 _ECHOSTR = re.compile(r"[\x21-\x7e]{1,256}")
 _DIGITS = re.compile(r"[0-9]{1,12}")  # Unix seconds
 _MSG_ID = re.compile(r"[0-9]{1,24}")  # a 64-bit integer
+# openids are 28 characters of these, original ids "gh_" and 12 hex digits; the docs'
+# examples ("toUser", "fromUser") fit too. Anything else is not from WeChat, and never
+# reaches a column, a key or a log line.
+_WECHAT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _BLOCK = 32  # WeChat pads to 32 bytes (PKCS#7 with a 32-byte block), not AES's 16
 
 
@@ -95,6 +99,9 @@ class ParsedRequest:
     msg_id: str | None  # None for events
     msg_type: str
     event: str | None = None
+    # What this delivery is, sender included: "msg:<openid>:<MsgId>" or
+    # "evt:<openid>:<CreateTime>:<Event>". WeChat's retries carry the same identity.
+    identity: str = ""
 
 
 def verify_url(
@@ -217,6 +224,10 @@ def _parse_request(
         _check_plain_signature(keys, signature, timestamp, nonce)
     if encrypted and not isinstance(msg_signature, str):
         raise WeChatRequestError(403, "missing msg_signature")
+    # The URL signature never covers the body: with an EncodingAESKey configured only the
+    # encrypted envelope, checked with msg_signature, is believed (compatible mode sends it too).
+    if keys.aes_key is not None and not encrypted:
+        raise WeChatRequestError(403, "plaintext refused in safe mode")
     _check_fresh(timestamp, now, replay_window_s)
     if len(body) > max_body:
         raise WeChatRequestError(413, "body too large")
@@ -225,7 +236,7 @@ def _parse_request(
     if encrypted:
         assert isinstance(msg_signature, str)
         message = _decrypt_envelope(keys, message, timestamp, nonce, msg_signature)
-    return _to_parsed(keys, message, encrypted)
+    return _to_parsed(keys, message, encrypted, now)
 
 
 def _parse_xml(raw: bytes) -> dict[str, Any]:
@@ -304,22 +315,27 @@ def _text(
     return value.strip() if strip else value
 
 
-def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> ParsedRequest:
+def _to_parsed(
+    keys: AccountKeys, message: dict[str, Any], encrypted: bool, now: datetime
+) -> ParsedRequest:
     to_user = _text(message, "ToUserName", required=True)
     from_user = _text(message, "FromUserName", required=True)
     create_time = _text(message, "CreateTime", required=True)
     msg_type = _text(message, "MsgType", required=True)
     assert to_user is not None and from_user is not None and msg_type is not None
-    if not to_user or not from_user:
-        raise WeChatRequestError(400, "not a WeChat message (empty user)")
+    if not _WECHAT_ID.fullmatch(to_user):
+        raise WeChatRequestError(400, "not a WeChat message (bad ToUserName)")
+    if not _WECHAT_ID.fullmatch(from_user):
+        raise WeChatRequestError(400, "not a WeChat message (bad FromUserName)")
     if create_time is None or not _DIGITS.fullmatch(create_time):
         raise WeChatRequestError(400, "not a WeChat message (bad CreateTime)")
-    at = datetime.fromtimestamp(int(create_time), tz=UTC)
+    platform_at = _platform_time(int(create_time))
 
-    def parsed(found: Inbound | None, **extra: Any) -> ParsedRequest:
+    def parsed(found: Inbound | None, identity: str, **extra: Any) -> ParsedRequest:
         return ParsedRequest(
-            found, encrypted=encrypted, to_user=to_user, from_user=from_user, **extra
-        )
+            found, encrypted=encrypted, to_user=to_user, from_user=from_user,
+            identity=identity, **extra,
+        )  # fmt: skip
 
     def inbound(kind: str, delivery_key: str, **extra: Any) -> Inbound:
         return Inbound(
@@ -328,14 +344,16 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
             external_id=from_user,
             kind=kind,  # type: ignore[arg-type]
             delivery_key=delivery_key,
-            at=at,
+            at=now,
+            platform_at=platform_at,
             **extra,
         )
 
     if msg_type.lower() == "event":
         event = _text(message, "Event", required=True)
         assert event is not None
-        key = f"{CHANNEL}:{keys.name}:evt:{from_user}:{create_time}:{event}"
+        identity = f"evt:{from_user}:{create_time}:{event}"
+        key = delivery_key(CHANNEL, keys.name, identity)
         event_key = _text(message, "EventKey") or None
         # Only these events act; menu links, location reports, send receipts… are ignored.
         found: Inbound | None = None
@@ -349,20 +367,37 @@ def _to_parsed(keys: AccountKeys, message: dict[str, Any], encrypted: bool) -> P
                 found = inbound("start", key, start_payload=event_key)
             case "unsubscribe":
                 found = inbound("unreachable", key)
-        return parsed(found, msg_id=None, msg_type="event", event=event)
+        return parsed(found, identity, msg_id=None, msg_type="event", event=event)
 
     msg_id = _text(message, "MsgId", required=True)
     if msg_id is None or not _MSG_ID.fullmatch(msg_id):
         raise WeChatRequestError(400, "not a WeChat message (bad MsgId)")
-    key = f"{CHANNEL}:{keys.name}:msg:{msg_id}"
+    # MsgIds are not unique across senders: the sender is part of the key.
+    identity = f"msg:{from_user}:{msg_id}"
+    key = delivery_key(CHANNEL, keys.name, identity)
     kind = msg_type.lower()
     if kind == "text":
-        found = inbound("text", key, text=_text(message, "Content", strip=False) or "")
+        found = inbound("text", key, text=_said(_text(message, "Content", strip=False) or ""))
     elif kind == "voice" and (recognition := (_text(message, "Recognition") or "").strip()):
-        found = inbound("text", key, text=recognition)
+        found = inbound("text", key, text=_said(recognition))
     else:  # image, location, link, video, shortvideo, file, emoticon, untranscribed voice…
         found = inbound("unsupported", key)
-    return parsed(found, msg_id=msg_id, msg_type=kind)
+    return parsed(found, identity, msg_id=msg_id, msg_type=kind)
+
+
+def _platform_time(seconds: int) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # past year 9999: the record says "unknown"
+        return None
+
+
+def _said(text: str) -> str:
+    # The XML parser already refuses NUL and surrogates; checked again since the text is
+    # stored as it is.
+    if not storable(text):
+        raise WeChatRequestError(400, "not a WeChat message (unstorable text)")
+    return clip_text(text)
 
 
 def _cdata(value: str) -> str:

@@ -174,3 +174,31 @@ def test_keyboards() -> None:
     assert ticked.inline_keyboard[1][0].text == "✅ 2. 好"
     assert ticked_numbers(toggled(ticked, 2)) == (3,)
     assert toggled(multi, 9) is None
+
+
+@pytest.mark.parametrize("bad", ["好\x00的", "\x00", "好\ud800", "\udfff好"], ids=["nul", "only-nul", "high", "low"])
+def test_text_or_button_data_that_no_database_or_encoder_takes_is_refused(bad: str) -> None:
+    """PostgreSQL refuses U+0000 in text and a lone surrogate cannot be encoded as UTF-8:
+    refused here, never a 500 (or a retried poison update) at the database."""
+    f = fake()
+    with pytest.raises(BadUpdate) as caught:
+        parse(f.user_says(CHAT, bad))
+    assert bad not in str(caught.value)
+    with pytest.raises(BadUpdate):
+        parse(f.user_says(CHAT, "/start " + bad))
+    shown = {"message_id": 1, "date": 0, "chat": {"id": CHAT, "type": "private"}}
+    press = {
+        "update_id": 99,
+        "callback_query": {
+            "id": "q1", "from": {"id": CHAT, "is_bot": False, "first_name": "x"},
+            "chat_instance": "ci", "message": shown, "data": "c:1" + bad,
+        },
+    }  # fmt: skip
+    with pytest.raises(BadUpdate):
+        parse(press)
+
+
+def test_text_past_the_channel_limit_is_kept_cut_to_it() -> None:
+    from bot.channels.base import MAX_TEXT_CHARS
+
+    assert parse(fake().user_says(CHAT, "长" * (MAX_TEXT_CHARS + 1000))).inbound.text == "长" * MAX_TEXT_CHARS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -165,6 +166,12 @@ async def test_malformed_bodies_are_refused_with_400_and_change_nothing(telegram
     for body in bad:
         response = await t.post(body)
         assert response.status_code == 400, body if not isinstance(body, str) else "deep nesting"
+    # PostgreSQL refuses U+0000 in text; a lone surrogate cannot be encoded as UTF-8.
+    for text in ("好\x00的", "好\ud800"):
+        # As Telegram sends them: JSON escapes (\u0000, \ud800), which json.loads turns back.
+        response = await t.post(json.dumps(t.fake.user_says(CHAT, text)))
+        assert response.status_code == 400, repr(text)
+        assert text not in response.text
     too_big = t.fake.user_says(CHAT, "好" * 100_000)
     assert (await t.post(too_big)).status_code == 413
     assert await inbound_count(t) == 0

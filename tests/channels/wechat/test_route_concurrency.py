@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from storage.locks import lock_respondent
+from storage.db import Database
 from storage.models import InboundMessage, OutboxMessage
 from tests.channels.wechat.wechat_app import (
     ACCOUNT,
@@ -73,36 +72,43 @@ async def test_the_same_message_on_two_app_processes_is_recorded_once(pg_url: st
         assert await one.count(InboundMessage) == 2 + 3
 
 
-@asynccontextmanager
-async def respondent_busy(wx: WeChatApp, openid: str) -> AsyncIterator[None]:
-    """Keep the respondent's lock (PostgreSQL) or the writer (SQLite) busy meanwhile, as a
-    slow earlier message would."""
-    held, release = asyncio.Event(), asyncio.Event()
-
-    async def hold() -> None:
-        async with wx.db.transaction() as s:
-            await lock_respondent(s, f"wechat:{ACCOUNT}:{openid}")
-            held.set()
-            await release.wait()
-
-    task = asyncio.create_task(hold())
-    await held.wait()
-    try:
-        yield
-    finally:
-        release.set()
-        await task
+HANG_GUARD_S = 60  # only against a hang: nothing below waits on the clock to be right
 
 
-async def outbox_rows(wx: WeChatApp, *, wait_s: float = 5.0) -> list[OutboxMessage]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait_s
-    while True:
-        async with wx.db.transaction() as s:
-            rows = list(await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-        if rows or loop.time() > deadline:
-            return rows
-        await asyncio.sleep(0.02)
+class HeldRuntime:
+    """Holds every `runtime.handle_turn` of the app until `release()`, so the webhook's reply
+    budget is certainly spent before the work begins (no timing involved), and tells when
+    the held work has finished."""
+
+    def __init__(self, wx: WeChatApp) -> None:
+        self._released = asyncio.Event()
+        self._finished = 0
+        self._changed = asyncio.Condition()
+        runtime = wx.app.state.runtime
+        handle = runtime.handle_turn
+
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            await self._released.wait()
+            try:
+                return await handle(*args, **kwargs)
+            finally:
+                async with self._changed:
+                    self._finished += 1
+                    self._changed.notify_all()
+
+        runtime.handle_turn = held
+
+    def release(self) -> None:
+        self._released.set()
+
+    async def finished(self, count: int) -> None:
+        async with asyncio.timeout(HANG_GUARD_S), self._changed:
+            await self._changed.wait_for(lambda: self._finished >= count)
+
+
+async def outbox_rows(wx: WeChatApp) -> list[OutboxMessage]:
+    async with wx.db.transaction() as s:
+        return list(await s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 async def test_past_the_budget_success_now_and_the_reply_goes_to_the_outbox(db_url: str, redis_url: str) -> None:
@@ -110,11 +116,13 @@ async def test_past_the_budget_success_now_and_the_reply_goes_to_the_outbox(db_u
         who = Follower(wx, "o-slow")
         await at_first_question(who)
         request = who.text("好")
-        async with respondent_busy(wx, who.openid):
-            started = asyncio.get_running_loop().time()
-            response = await who.post(request)
-            assert response.text == "success"
-            assert asyncio.get_running_loop().time() - started < 2.0
+        held = HeldRuntime(wx)
+        # The work has not begun when the webhook answers: the budget is spent for certain.
+        response = await who.post(request)
+        assert response.text == "success"
+        held.release()
+        await held.finished(1)
+        # The turn ended past the budget, so it queued its reply in its own transaction.
         [row] = await outbox_rows(wx)
         assert row.kind == "reply" and row.channel == "wechat" and row.account == ACCOUNT
         assert row.external_id == who.openid and row.status == "pending"
@@ -135,13 +143,20 @@ async def test_a_tiny_budget_still_records_once_and_queues_the_reply_once(pg_url
     async with running_app(settings_for(pg_url, redis_url, wechat_reply_budget_s=0.001)) as wx:
         who = Follower(wx, "o-tiny")
         request = who.event("subscribe", "qrscene_c:humanitarian_aid")
+        held = HeldRuntime(wx)
         responses = await asyncio.gather(*(who.post(request) for _ in range(3)))
         assert {r.text for r in responses} == {"success"}
-        [row] = await outbox_rows(wx)
-        await asyncio.sleep(0.2)  # the duplicates' late replies have had their chance
-        [row] = await outbox_rows(wx)
-        assert "您愿意回答几个简短的问题吗？" in row.text
-        assert await wx.count(InboundMessage) == 1
+        held.release()
+        await held.finished(3)
+    # The app has shut down, which waits for every late reply: nothing more can be queued.
+    db = Database(pg_url)
+    try:
+        async with db.transaction() as s:
+            [row] = list(await s.scalars(select(OutboxMessage)))
+            assert "您愿意回答几个简短的问题吗？" in row.text
+            assert await s.scalar(select(func.count()).select_from(InboundMessage)) == 1
+    finally:
+        await db.dispose()
 
 
 async def test_a_turn_that_ends_past_the_budget_commits_its_reply_with_it(db_url: str) -> None:
@@ -153,7 +168,6 @@ async def test_a_turn_that_ends_past_the_budget_commits_its_reply_with_it(db_url
     from bot.channels.wechat.route import _keep
     from bot.services.runtime import Runtime
     from bot.services.flows import prepare
-    from storage.db import Database
 
     db = Database(db_url)
     try:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import xmltodict
 from sqlalchemy import select
 
 from storage.models import Answer, InboundMessage
-from tests.channels.wechat.wechat_app import Follower, running_app, settings_for
-from tests.channels.wechat.wechat_messages import TOKEN, sign
+from tests.channels.wechat.wechat_app import Follower, _msg_ids, _now, running_app, settings_for
+from tests.channels.wechat.wechat_messages import GH_ID, TOKEN, message_xml, sign
 
 
 async def test_a_safe_mode_survey_in_chinese_every_message_delivered_twice(db_url: str, redis_url: str) -> None:
@@ -86,7 +88,55 @@ async def test_get_url_verification_echoes_echostr_as_plain_text(db_url: str, re
         assert response.status_code == 200
         assert response.text == "1234567890123"
         assert response.headers["content-type"].startswith("text/plain")
+        # The echostr is the caller's text: no browser may take it for HTML or script.
+        assert response.headers["x-content-type-options"] == "nosniff"
 
         bad = await wx.client.get("/wechat/main", params={**query, "signature": sign("other", ts, "n1")})
         assert bad.status_code == 403 and "1234567890123" not in bad.text
         assert (await wx.client.get("/wechat/nobody", params=query)).status_code == 404
+
+
+async def test_messages_dated_1970_or_9999_are_answered_and_dated_by_our_clock(
+    db_url: str, redis_url: str
+) -> None:
+    async with running_app(settings_for(db_url, redis_url)) as wx:
+        who = Follower(wx, "o-time-traveller")
+        started = _now()
+
+        def dated(create_time: int, content: str) -> tuple[dict[str, str], bytes]:
+            return who.wrap(message_xml(
+                ToUserName=GH_ID, FromUserName=who.openid, CreateTime=create_time,
+                MsgType="text", Content=content, MsgId=next(_msg_ids),
+            ))  # fmt: skip
+
+        await who.send(who.event("subscribe", "qrscene_c:humanitarian_aid"), twice=False)
+        assert "总体评价" in (await who.send(dated(0, "好的")) or "")
+        assert "最主要的问题" in (await who.send(dated(253402300799, "非常好")) or "")
+        [answer] = await wx.answer_rows(who.openid)
+        assert answer.value == "very_good"
+        assert started <= answer.answered_at <= _now()
+        async with wx.db.transaction() as s:
+            rows = (await s.scalars(select(InboundMessage).where(InboundMessage.kind == "text"))).all()
+        assert sorted(r.platform_at for r in rows) == [
+            datetime(1970, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        ]  # fmt: skip
+        assert all(started <= r.received_at <= _now() for r in rows)
+
+
+async def test_two_respondents_with_the_same_msgid_each_get_their_own_reply(
+    db_url: str, redis_url: str
+) -> None:
+    async with running_app(settings_for(db_url, redis_url)) as wx:
+        one, two = Follower(wx, "o-same-msgid-1"), Follower(wx, "o-same-msgid-2")
+        for who in (one, two):
+            await who.send(who.event("subscribe", "qrscene_c:humanitarian_aid"), twice=False)
+            assert "总体评价" in await who.say("好的", twice=False)
+        msg_id = next(_msg_ids)
+
+        def answer(who: Follower, content: str) -> tuple[dict[str, str], bytes]:
+            return who.wrap(who._fields("text", Content=content, MsgId=msg_id))
+
+        assert (await one.send(answer(one, "非常好")) or "").startswith("您觉得现在的救助项目")
+        assert (await two.send(answer(two, "不好")) or "").startswith("很抱歉让您不满意")
+        assert await wx.answers(one.openid) == {"overall": "very_good"}
+        assert await wx.answers(two.openid) == {"overall": "poor"}

@@ -7,7 +7,15 @@ from datetime import timedelta
 
 import pytest
 
-from tests.channels.wechat.wechat_app import Follower, WeChatApp, _now, running_app, settings_for
+from storage.repositories.respondents import RespondentRepository
+from tests.channels.wechat.wechat_app import (
+    Follower,
+    WeChatApp,
+    _now,
+    add_account,
+    running_app,
+    settings_for,
+)
 from tests.channels.wechat.wechat_messages import (
     AES_KEY,
     GH_ID,
@@ -78,6 +86,9 @@ async def test_bodies_over_the_cap_are_413_whether_declared_or_streamed(db_url: 
 
 async def test_malformed_or_hostile_xml_is_400_never_500(db_url: str, redis_url: str) -> None:
     async with running_app(settings_for(db_url, redis_url)) as wx:
+        # A safe-mode account refuses plaintext before reading it: the parser is reached
+        # through a plaintext account.
+        await add_account(wx.db, name="plain", safe=False)
         at = _now()
         plain = {"signature": sign(TOKEN, ts(at), "5"), "timestamp": ts(at), "nonce": "5"}
         for body in (
@@ -86,7 +97,7 @@ async def test_malformed_or_hostile_xml_is_400_never_500(db_url: str, redis_url:
             b"<xml><ToUserName>\x01</ToUserName></xml>",
             b"not xml at all",
         ):
-            await refused(wx, 400, params=plain, content=body)
+            await refused(wx, 400, account="plain", params=plain, content=body)
         # Encrypted for another account's key: decrypts to garbage or the wrong AppId.
         query, body = safe_request(subscribe_xml(), aes_key=OTHER_AES_KEY, at=at)
         await refused(wx, 400, params=query, content=body)
@@ -115,3 +126,81 @@ async def test_a_token_from_the_environment_wins_over_the_stored_one(
         rotated = {**stored, "signature": sign("rotated-token", ts(at), "7")}
         response = await wx.client.get("/wechat/main", params=rotated)
         assert response.status_code == 200 and response.text == "abc"
+
+
+async def test_a_safe_mode_account_refuses_a_plaintext_body_signed_only_in_the_url(
+    db_url: str, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_app(settings_for(db_url, redis_url)) as wx:
+        at = _now()
+        # A captured URL (its signature covers token, timestamp and nonce only) and a body
+        # of the attacker's choosing: refused, although the signature is right.
+        plain = {"signature": sign(TOKEN, ts(at), "9"), "timestamp": ts(at), "nonce": "9"}
+        with caplog.at_level(logging.WARNING, logger="bot.channels.wechat.route"):
+            await refused(wx, 403, params=plain, content=subscribe_xml())
+            await refused(wx, 403, params={**plain, "encrypt_type": "raw"}, content=subscribe_xml())
+        assert "plaintext refused in safe mode" in caplog.text
+        assert "o-attacker" not in caplog.text
+
+
+async def test_a_plaintext_account_refuses_a_used_timestamp_and_nonce_with_another_message(
+    db_url: str, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_app(settings_for(db_url, redis_url), account=False) as wx:
+        await add_account(wx.db, name="plain", safe=False)
+        who = Follower(wx, "o-plain-replay", safe=False, account="plain")
+        query, body = who.event("subscribe", "qrscene_c:humanitarian_aid")
+        first = await who.post((query, body))
+        assert first.status_code == 200
+        before = await wx.counts()
+
+        # WeChat's retry: the same message under the same timestamp and nonce.
+        again = await who.post((query, body))
+        assert (again.status_code, again.text) == (200, first.text)
+
+        # Another message (here an unsubscribe) under the captured timestamp and nonce.
+        _, forged = who.event("unsubscribe")
+        with caplog.at_level(logging.WARNING, logger="bot.channels.wechat.route"):
+            response = await who.post((query, forged))
+        assert response.status_code == 403
+        assert "replayed timestamp and nonce" in caplog.text and "o-plain-replay" not in caplog.text
+        assert await wx.counts() == before
+        async with wx.db.transaction() as s:
+            person = await RespondentRepository(s).by_identity("wechat", "plain", who.openid)
+        assert person is not None and person.unreachable_at is None
+
+
+async def test_a_sender_id_longer_than_wechat_makes_is_400_and_neither_it_nor_the_text_is_logged(
+    db_url: str, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_app(settings_for(db_url, redis_url)) as wx:
+        openid = "o" + "Z" * 199  # longer than the column (128) and than any openid
+        xml = message_xml(
+            ToUserName=GH_ID, FromUserName=openid, CreateTime=int(_now().timestamp()),
+            MsgType="text", Content="秘密的回答", MsgId=5,
+        )  # fmt: skip
+        query, body = safe_request(xml, at=_now())
+        with caplog.at_level(logging.DEBUG):
+            text = await refused(wx, 400, params=query, content=body)
+        assert "bad FromUserName" in caplog.text
+        for secret in (openid[:40], "秘密的回答"):
+            assert secret not in caplog.text and secret not in text
+
+
+async def test_a_plaintext_request_is_503_while_the_replay_guard_cannot_answer(
+    db_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Unavailable:
+        def __init__(self, **_: object) -> None: ...
+
+        async def admit(self, account: str, timestamp: str, nonce: str, fingerprint: str) -> bool:
+            raise ConnectionError("Redis is away")
+
+    # The container builds the guard (Redis or memory); make both kinds unable to answer.
+    monkeypatch.setattr("bot.container.MemoryReplayGuard", Unavailable)
+    monkeypatch.setattr("bot.container.RedisReplayGuard", lambda redis, **kw: Unavailable())
+    async with running_app(settings_for(db_url, redis_url), account=False) as wx:
+        await add_account(wx.db, name="plain", safe=False)
+        query, body = Follower(wx, "o-plain", safe=False, account="plain").wrap(subscribe_xml("o-plain"))
+        # Fail closed, and WeChat delivers again later.
+        await refused(wx, 503, account="plain", params=query, content=body)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -156,13 +155,12 @@ async def test_timeout_is_retryable_and_bounded(fake_wechat: FakeWeChatApi, make
     await api.access_token()
     fake_wechat.delay_next(CUSTOM_SEND, 5.0)
 
-    started = time.monotonic()
     result = await api.send_text(OPENID, "您好")
 
-    assert time.monotonic() - started < 1.5
     assert (result.ok, result.errcode, result.retryable, result.permanent) == (
         False, TIMEOUT, True, False,
     )
+    assert fake_wechat.count(CUSTOM_SEND) == 1  # bounded: one try, no retry of our own
 
 
 async def test_token_fetch_timeout_becomes_a_retryable_result(
@@ -212,13 +210,13 @@ async def test_a_lock_held_by_a_dead_process_is_waited_for_only_briefly(
     fake_wechat: FakeWeChatApi, make_api, redis_client_factory: RedisFactory, redis_prefix: str
 ) -> None:
     redis = await redis_client_factory()
-    await redis.set(f"{redis_prefix}:access_token_lock:{APP_ID}", "crashed", px=60_000)
+    # Held for an hour: a call that returns at all did not wait for it to expire.
+    await redis.set(f"{redis_prefix}:access_token_lock:{APP_ID}", "crashed", px=3_600_000)
     api = await make_api(timeout_s=0.2)
 
-    started = time.monotonic()
-    result = await api.send_text(OPENID, "您好")
+    async with asyncio.timeout(60):  # only against a hang
+        result = await api.send_text(OPENID, "您好")
 
-    assert time.monotonic() - started < 2.0
     assert (result.errcode, result.retryable) == (TOKEN_BUSY, True)
     assert fake_wechat.count(STABLE_TOKEN) == 0
 

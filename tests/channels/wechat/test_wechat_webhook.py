@@ -140,6 +140,12 @@ def test_body_over_the_limit_is_413() -> None:
          "malformed XML"),
         (message_xml(ToUserName=GH_ID).replace(b"<![CDATA[", b"").replace(b"]]>", b"&#27;"),
          "malformed XML"),
+        (text_message().replace(b"<![CDATA[\xe4\xbd\xa0\xe5\xa5\xbd]]>", b"&#0;"), "malformed XML"),
+        (text_message().replace(b"<![CDATA[\xe4\xbd\xa0\xe5\xa5\xbd]]>", b"&#xD800;"),
+         "malformed XML"),
+        (text_message("\ud800".encode("utf-8", "surrogatepass").decode("latin-1")).replace(
+            "\ud800".encode("utf-8", "surrogatepass").decode("latin-1").encode(),
+            "\ud800".encode("utf-8", "surrogatepass")), "malformed XML"),
         (text_message()[:-20], "malformed XML"),
         (b"", "malformed XML"),
         (b"\xff\xfe\xfa not xml", "malformed XML"),
@@ -163,7 +169,8 @@ def test_body_over_the_limit_is_413() -> None:
     ],
     ids=[
         "billion-laughs", "external-entity", "external-dtd", "lowercase-doctype",
-        "utf16-entities", "control-char", "nul", "char-ref-content", "char-ref-escape", "truncated",
+        "utf16-entities", "control-char", "nul", "char-ref-content", "char-ref-escape",
+        "char-ref-nul", "char-ref-surrogate", "utf8-surrogate", "truncated",
         "empty", "not-utf8", "json", "wrong-root", "flat-root", "no-from", "nested-content",
         "repeated-element", "no-msgid", "bad-msgid", "bad-createtime", "no-event",
     ],
@@ -171,6 +178,37 @@ def test_body_over_the_limit_is_413() -> None:
 def test_hostile_or_malformed_xml_is_400(body: bytes, reason: str) -> None:
     error = refused(body)
     assert (error.status, error.reason) == (400, reason)
+
+
+def _users(to_user: str, from_user: str) -> bytes:
+    return message_xml(
+        ToUserName=to_user, FromUserName=from_user, CreateTime=int(NOW.timestamp()),
+        MsgType="text", Content="你好", MsgId=1,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "user",
+    ["o" * 65, "o" * 129, "o user", "o\u7528\u6237", "o;drop", "o.x", "o/../x", "o\tx", "o:x"],
+    ids=["65", "129", "space", "han", "semicolon", "dot", "path", "tab", "colon"],
+)
+def test_user_names_other_than_wechat_ids_are_400(user: str) -> None:
+    """Real openids are 28 characters of [A-Za-z0-9_-]; original ids are gh_ and 12 hex."""
+    error = refused(_users(GH_ID, user))
+    assert (error.status, error.reason) == (400, "not a WeChat message (bad FromUserName)")
+    assert user not in str(error)
+    error = refused(_users(user, OPENID))
+    assert (error.status, error.reason) == (400, "not a WeChat message (bad ToUserName)")
+
+
+@pytest.mark.parametrize(
+    ("to_user", "from_user"),
+    [("gh_081abfe3962c", "oCT3bjgZ2GysH7vAz9sJK32DHZAs"), ("toUser", "fromUser"),
+     ("gh_0123456789ab", "o" * 64), (GH_ID, "oLVPpjqs9BhvzwPj5A-vTYAX3GLc")],
+)
+def test_wechat_ids_as_wechat_sends_them_are_accepted(to_user: str, from_user: str) -> None:
+    parsed = parse(_users(to_user, from_user))
+    assert (parsed.to_user, parsed.from_user) == (to_user, from_user)
 
 
 # --- safe (AES) mode ----------------------------------------------------------------------
@@ -193,6 +231,27 @@ def test_safe_mode_without_plain_signature_relies_on_msg_signature() -> None:
     query["msg_signature"] = "0" * 40
     error = refused(body, query, keys=SAFE_KEYS)
     assert (error.status, error.reason) == (403, "bad msg_signature")
+
+
+def test_a_safe_mode_account_refuses_a_plaintext_body() -> None:
+    """The URL signature does not cover the body: with one captured URL anyone could post
+    any message for the length of the replay window. Safe mode takes encrypted bodies only."""
+    error = refused(text_message("伪造的回答"), plain_query(), keys=SAFE_KEYS)
+    assert (error.status, error.reason) == (403, "plaintext refused in safe mode")
+    # Also when the query claims encryption some other way, or not at all.
+    error = refused(text_message(), {**plain_query(), "encrypt_type": "raw"}, keys=SAFE_KEYS)
+    assert error.status == 403
+    # The same account still takes the encrypted envelope, as safe and compatible mode send.
+    query, body = safe_request(text_message())
+    assert parse(body, query, keys=SAFE_KEYS).encrypted
+
+
+def test_the_message_identity_names_the_sender() -> None:
+    assert parse(text_message()).identity == f"msg:{OPENID}:23456789012345678"
+    event = parse(event_message("subscribe"))
+    assert event.identity == f"evt:{OPENID}:{int(NOW.timestamp())}:subscribe"
+    ignored = parse(event_message("VIEW", "https://example.org/"))
+    assert ignored.inbound is None and ignored.identity.startswith(f"evt:{OPENID}:")
 
 
 def test_compatible_mode_body_uses_the_encrypted_copy() -> None:
@@ -281,10 +340,42 @@ def test_text_message_maps_to_text_inbound() -> None:
     inbound = parsed.inbound
     assert (inbound.channel, inbound.account, inbound.external_id) == ("wechat", "main", OPENID)
     assert (inbound.kind, inbound.text) == ("text", "  2  ")
-    assert inbound.delivery_key == "wechat:main:msg:23456789012345678"
-    assert inbound.at == datetime(2024, 5, 1, 8, 0, 0, tzinfo=UTC)
+    assert inbound.delivery_key == f"wechat:main:msg:{OPENID}:23456789012345678"
+    assert inbound.at == NOW
     assert parsed.msg_id == "23456789012345678"
     assert parsed.encrypted is False
+
+
+def test_text_past_the_channel_limit_is_kept_cut_to_it() -> None:
+    """A long answer is kept (cut), not refused: a refusal would lose it and make WeChat
+    show the respondent an error after its retries."""
+    from bot.channels.base import MAX_TEXT_CHARS
+
+    parsed = parse(text_message("长" * (MAX_TEXT_CHARS + 1000)))
+    assert parsed.inbound is not None and parsed.inbound.text == "长" * MAX_TEXT_CHARS
+
+
+@pytest.mark.parametrize(
+    ("create_time", "platform_at"),
+    [
+        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+        (253402300799, datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
+        (253402300800, None),  # past year 9999: no datetime holds it
+        (999999999999, None),
+    ],
+)
+def test_createtime_is_kept_aside_and_our_clock_dates_the_message(
+    create_time: int, platform_at: datetime | None
+) -> None:
+    """The sender controls CreateTime: a message dated 1970 or 9999 must not expire
+    surveys or date answers. It is kept as `platform_at`, for the record only."""
+    body = text_message().replace(str(int(NOW.timestamp())).encode(), str(create_time).encode())
+    parsed = parse(body)
+    assert parsed.inbound is not None
+    assert (parsed.inbound.at, parsed.inbound.platform_at) == (NOW, platform_at)
+    event = event_message("subscribe").replace(str(int(NOW.timestamp())).encode(), str(create_time).encode())
+    inbound = parse(event).inbound
+    assert inbound is not None and (inbound.at, inbound.platform_at) == (NOW, platform_at)
 
 
 def test_message_as_formatted_in_the_wechat_docs() -> None:
@@ -299,9 +390,10 @@ def test_message_as_formatted_in_the_wechat_docs() -> None:
     parsed = parse(body)
     assert (parsed.to_user, parsed.from_user, parsed.msg_id) == ("toUser", "fromUser", "1234567890123456")
     assert parsed.inbound is not None
-    assert (parsed.inbound.text, parsed.inbound.at) == (
+    assert (parsed.inbound.text, parsed.inbound.platform_at) == (
         "this is a test", datetime(2012, 9, 28, 11, 31, 0, tzinfo=UTC),
     )
+    assert parsed.inbound.at == NOW  # our clock; CreateTime is the sender's claim
 
 
 def _voice(recognition: str | None) -> bytes:
@@ -318,7 +410,7 @@ def test_voice_with_recognition_becomes_text() -> None:
     inbound = parse(_voice("我对服务很满意。")).inbound
     assert inbound is not None
     assert (inbound.kind, inbound.text, inbound.delivery_key) == (
-        "text", "我对服务很满意。", "wechat:main:msg:777",
+        "text", "我对服务很满意。", f"wechat:main:msg:{OPENID}:777",
     )
 
 
@@ -340,7 +432,7 @@ def test_media_messages_are_unsupported(msg_type: str) -> None:
     parsed = parse(body)
     assert parsed.inbound is not None
     assert (parsed.inbound.kind, parsed.inbound.delivery_key) == (
-        "unsupported", "wechat:main:msg:42",
+        "unsupported", f"wechat:main:msg:{OPENID}:42",
     )
 
 
@@ -379,6 +471,43 @@ def test_other_events_are_acknowledged_without_an_inbound(event: str, event_key:
     parsed = parse(event_message(event, event_key))
     assert parsed.inbound is None
     assert (parsed.from_user, parsed.to_user, parsed.event) == (OPENID, GH_ID, event)
+
+
+def test_the_same_msgid_from_two_senders_has_two_delivery_keys() -> None:
+    """MsgIds are not unique across senders: keyed on MsgId alone, a second respondent got
+    the first one's stored reply and their answer was dropped."""
+    mine = parse(text_message()).inbound
+    theirs = parse(text_message().replace(OPENID.encode(), b"oAnother-openid-456")).inbound
+    assert mine is not None and theirs is not None
+    assert mine.delivery_key != theirs.delivery_key
+
+
+def test_delivery_keys_stay_within_the_columns_for_every_legal_message() -> None:
+    from bot.channels.base import MAX_DELIVERY_KEY, delivery_key
+    from storage.models.inbound_message import DELIVERY_KEY_LENGTH
+    from storage.models.outbox_message import DEDUP_KEY_LENGTH
+
+    # The late reply is queued as "reply:<delivery key>": both must fit.
+    assert MAX_DELIVERY_KEY + len("reply:") <= min(DELIVERY_KEY_LENGTH, DEDUP_KEY_LENGTH)
+    longest = AccountKeys(name="a" * 64, app_id=APP_ID, token=TOKEN)  # account names: 1–64
+    openid = "o" * 64
+    at = str(int(NOW.timestamp()))
+    for body in (
+        text_message(msg_id=10**23).replace(OPENID.encode(), openid.encode()),
+        message_xml(ToUserName=GH_ID, FromUserName=openid, CreateTime=at, MsgType="event",
+                    Event="unsubscribe"),
+    ):  # fmt: skip
+        inbound = parse(body, keys=longest).inbound
+        assert inbound is not None and openid in inbound.delivery_key
+        assert len(inbound.delivery_key) <= MAX_DELIVERY_KEY
+
+    # Past the limit the identity is hashed: still one key per delivery, still stable.
+    long_identity = "evt:" + "x" * 300
+    key = delivery_key("wechat", "a" * 64, long_identity)
+    assert len(key) <= MAX_DELIVERY_KEY and key.startswith("wechat:" + "a" * 64 + ":h:")
+    assert key == delivery_key("wechat", "a" * 64, long_identity)
+    assert key != delivery_key("wechat", "a" * 64, long_identity + "y")
+    assert delivery_key("wechat", "main", "msg:o:1") == "wechat:main:msg:o:1"
 
 
 def test_a_redelivery_has_the_same_delivery_key() -> None:

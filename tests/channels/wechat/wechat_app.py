@@ -40,6 +40,8 @@ SUCCESS = "success"
 
 _msg_ids = itertools.count(int(time.time() * 1000) * 1000)  # unique per test run
 _clock = itertools.count(int(time.time()) - 3600)  # CreateTime: one second apart per message
+# WeChat signs each push with a new nonce; a used (timestamp, nonce) with another message is a replay.
+_nonces = itertools.count(1)
 
 
 def settings_for(db_url: str, redis_url: str, **overrides: Any) -> Settings:
@@ -165,8 +167,8 @@ class Follower:
         now = _now()
         if self.safe:
             return safe_request(xml, at=now)
-        ts = str(int(now.timestamp()))
-        return {"signature": sign(TOKEN, ts, "42"), "timestamp": ts, "nonce": "42"}, xml
+        ts, nonce = str(int(now.timestamp())), str(next(_nonces))
+        return {"signature": sign(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}, xml
 
     # --- talking ------------------------------------------------------------------------
 
