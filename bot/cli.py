@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bot.channels.wechat.cli import wechat
+from bot.orgs_cli import orgs
 from bot.secrets_cli import secrets
 from bot.settings import Settings
 from flows.loader import FlowFileError, load_path
@@ -150,10 +151,11 @@ def worker() -> None:
 @main.command(help="在终端里答一份问卷 Take a survey in the terminal.")
 @click.option("--category", required=True, help="Category code or Chinese name, e.g. humanitarian_aid or 人道救助.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
-def chat(category: str, lang: str) -> None:
+@click.option("--org", "org_code", default=None, help="Take the survey as a respondent of this organisation.")
+def chat(category: str, lang: str, org_code: str | None) -> None:
     from bot.channels.console import run_console
 
-    code = asyncio.run(run_console(Settings(), category, lang))
+    code = asyncio.run(run_console(Settings(), category, lang, org_code))
     sys.exit(code)
 
 
@@ -197,16 +199,22 @@ def flows_validate(paths: tuple[Path, ...]) -> None:
 
 @flows.command("publish", help="发布流程 Store a new immutable version of each changed flow (files or directories).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def flows_publish(paths: tuple[Path, ...]) -> None:
+@click.option(
+    "--org", "org_code", default=None,
+    help="The organisation the flows belong to: they serve it and those under it (default: shared by all).",
+)  # fmt: skip
+def flows_publish(paths: tuple[Path, ...], org_code: str | None) -> None:
     from bot.container import open_container
     from bot.services.flows import publish_files
+    from bot.services.organisations import OrganisationError
+    from storage.repositories.flows import FlowBelongsElsewhere
 
     files = _flow_paths(paths)
 
     async def run() -> list:
         # Only the files named: the bundled defaults are not seeded by this command.
         async with open_container(Settings(), publish_defaults=False) as container:
-            return await publish_files(container.db, files)
+            return await publish_files(container.db, files, organisation=org_code)
 
     try:
         results = asyncio.run(run())
@@ -214,6 +222,9 @@ def flows_publish(paths: tuple[Path, ...]) -> None:
         for e in exc.errors:
             click.echo(str(e), err=True)
         click.echo("nothing published 未发布任何流程", err=True)
+        sys.exit(1)
+    except (OrganisationError, FlowBelongsElsewhere) as exc:
+        click.echo(f"{exc}\nnothing published 未发布任何流程", err=True)
         sys.exit(1)
     for r in results:
         state = "published 已发布" if r.created else "unchanged 未变化"
@@ -280,6 +291,7 @@ def telegram_poll(bot_name: str | None) -> None:
 
 
 main.add_command(wechat)
+main.add_command(orgs)
 main.add_command(secrets)
 
 if __name__ == "__main__":

@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 import httpx
 from redis.asyncio import Redis
 
-from bot.channels.wechat.accounts import AccountDirectory
+from bot.services.account_directory import AccountDirectory
 from bot.channels.wechat.api import LocalTokenStore, RedisTokenStore, TokenStore
 from bot.channels.wechat.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from bot.dispatch.rate_limit import RateLimiter, burst_for
 from bot.dispatch.sender import Sender
 from bot.services.catalog import FlowCache
 from bot.services.flows import prepare
+from bot.services.organisations import ids_by_code
 from bot.services.runtime import Runtime
 from bot.settings import Settings
 from storage.db import Database
@@ -50,6 +51,7 @@ class Container:
     secrets: SecretBox  # decrypts the secrets stored in the database (HUIFANG_SECRET_KEY)
     wechat_accounts: AccountDirectory
     replay_guard: ReplayGuard
+    telegram_organisations: dict[str, int | None] = field(default_factory=dict)  # bot name → id
     clock: Clock = utcnow
     _senders: dict[str, Sender] | None = field(default=None, repr=False)
     _local_tokens: LocalTokenStore = field(default_factory=LocalTokenStore, repr=False)
@@ -162,6 +164,8 @@ async def open_container(
                 ),
                 clock=clock,
             )
+            if settings.telegram_bots:
+                container.telegram_organisations = await _telegram_organisations(db, settings)
             try:
                 yield container
             finally:
@@ -170,3 +174,11 @@ async def open_container(
         if redis is not None:
             await redis.aclose()
         await db.dispose()
+
+
+async def _telegram_organisations(db: Database, settings: Settings) -> dict[str, int | None]:
+    """Each configured bot's organisation id; an unknown code stops the start with its name."""
+    codes = {b.organisation for b in settings.telegram_bots if b.organisation}
+    async with db.transaction() as s:
+        ids = await ids_by_code(s, codes) if codes else {}
+    return {b.name: ids.get(b.organisation) if b.organisation else None for b in settings.telegram_bots}

@@ -12,6 +12,7 @@ from bot.channels.base import Inbound, Reply
 from bot.container import open_container
 from bot.services.respondents import has_open_survey
 from bot.services.catalog import category_names, surveys_exist
+from bot.services.organisations import OrganisationError, organisation_id
 from bot.settings import Settings
 
 
@@ -20,11 +21,18 @@ def _print(reply: Reply) -> None:
         print(f"\n回访> {m.text}", flush=True)
 
 
-async def run_console(settings: Settings, category: str, lang: str) -> int:
+async def run_console(settings: Settings, category: str, lang: str, organisation: str | None = None) -> int:
     async with open_container(settings) as container:
         runtime = container.runtime
-        if not await surveys_exist(container.db, runtime.flows, category):
-            names = ", ".join(f"{code} ({name.zh})" for code, name in await category_names(container.db, runtime.flows))
+        try:
+            org_id = await organisation_id(container.db, organisation) if organisation else None
+        except OrganisationError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        if not await surveys_exist(container.db, runtime.flows, category, org_id):
+            names = ", ".join(
+                f"{code} ({name.zh})" for code, name in await category_names(container.db, runtime.flows, org_id)
+            )
             print(f"未知的类别 unknown category: {category}\n可选 choose one of: {names}", file=sys.stderr)
             return 2
         person = f"console-{uuid.uuid4().hex[:12]}"
@@ -34,7 +42,7 @@ async def run_console(settings: Settings, category: str, lang: str) -> int:
             return Inbound(
                 channel="console", account="local", external_id=person, kind=kind,  # type: ignore[arg-type]
                 delivery_key=f"console:{person}:{next(seq)}", at=datetime.now(UTC),
-                text=text, start_payload=payload, lang=lang,
+                text=text, start_payload=payload, lang=lang, organisation_id=org_id,
             )
 
         reply = await runtime.handle(inbound("start", payload=category))

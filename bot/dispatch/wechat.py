@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 
 import httpx
 
-from bot.channels.wechat.accounts import AccountConfig, AccountDirectory
+from bot.channels.wechat.accounts import AccountConfig
+from bot.services.account_directory import AccountDirectory
 from bot.channels.wechat.api import DEFAULT_BASE_URL, TokenStore, WeChatApi
 from bot.channels.wechat.webhook import AccountKeys
 from bot.dispatch.rate_limit import RateLimiter

@@ -1,4 +1,5 @@
-"""Start-up work shared by `huifang serve`, `huifang chat` and the tests."""
+"""Publishing flows, from files or from text (the admin console), and seeding the bundled
+defaults at start-up."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flows.loader import FlowFileError, default_flow_paths, flow_files, load_path
+from bot.services.organisations import ids_by_code
+from flows.loader import FlowFileError, default_flow_paths, flow_files, load_path, load_text
+from flows.schema import Flow
+from flows.source import FlowError, Source
 from storage.db import Database
 from storage.migrate import upgrade_async
 from storage.repositories.flows import FlowRepository
@@ -21,29 +25,55 @@ class Published:
 
 
 async def publish_files(
-    db: Database, paths: list[Path], *, now: datetime | None = None, seed: bool = False
+    db: Database,
+    paths: list[Path],
+    *,
+    now: datetime | None = None,
+    seed: bool = False,
+    organisation: str | None = None,
 ) -> list[Published]:
     """Validate every file first; store nothing unless all are valid. With `seed`, a flow
     that already has a version in the database is left as it is."""
-    loaded = []
-    problems = []
-    for p in paths:
-        flow, src, errors = load_path(p)
-        if errors:
-            problems.extend(errors)
-        else:
-            loaded.append((p, flow, src))
+    checked = [(p.name, str(p), *load_path(p)) for p in paths]
+    return await _store(db, checked, now=now, seed=seed, organisation=organisation)
+
+
+async def publish_text(
+    db: Database, name: str, text: str, *, now: datetime | None = None, organisation: str | None = None
+) -> Published:
+    """One flow written as YAML or JSON text (the admin console): `name` says which by its
+    ending and names it in errors. Validated, then stored as a new version unless unchanged."""
+    [published] = await _store(db, [(name, name, *load_text(name, text))], now=now, organisation=organisation)
+    return published
+
+
+Checked = tuple[str, str, Flow | None, Source, list[FlowError]]  # name, shown as, and load_*'s
+
+
+async def _store(
+    db: Database, checked: list[Checked], *, now: datetime | None, seed: bool = False, organisation: str | None
+) -> list[Published]:
+    """All or nothing. `organisation`: the code of the organisation the flows belong to
+    (None: shared with every organisation)."""
+    problems = [e for *_, errors in checked for e in errors]
     if problems:
         raise FlowFileError(problems)
     now = now or datetime.now(UTC)
     out = []
     async with db.transaction() as s:
+        owner = (await ids_by_code(s, {organisation}))[organisation] if organisation else None
         repo = FlowRepository(s)
-        for p, flow, src in loaded:
+        for name, shown, flow, src, _ in checked:
+            assert flow is not None  # no errors, so it loaded
             version, created = await repo.publish(
-                flow.model_dump(mode="json"), source=src.text, source_name=p.name, now=now, if_absent=seed
+                flow.model_dump(mode="json"),
+                source=src.text,
+                source_name=name,
+                now=now,
+                if_absent=seed,
+                organisation_id=owner,
             )
-            out.append(Published(str(p), flow.id, version.version, created))
+            out.append(Published(shown, flow.id, version.version, created))
     return out
 
 

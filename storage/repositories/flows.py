@@ -6,13 +6,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.locks import advisory_xact_lock
 from storage.models import Flow, FlowVersion
+from storage.repositories.organisations import Scope, in_scope
 
 
 def canonical_json(definition: Mapping[str, Any]) -> str:
@@ -41,6 +42,10 @@ def _code_and_category(definition: Mapping[str, Any]) -> tuple[str, str]:
     if not isinstance(category, str) or not category:
         raise ValueError("a flow definition needs a category code ('category': {'code': …})")
     return code, category
+
+
+class FlowBelongsElsewhere(ValueError):
+    """The flow code is another organisation's (or shared): publishing would change it."""
 
 
 class FlowRepository:
@@ -83,7 +88,7 @@ class FlowRepository:
             await self.session.flush()
             latest = None
         elif flow.organisation_id != organisation_id:
-            raise ValueError(
+            raise FlowBelongsElsewhere(
                 f"流程 {code} 属于另一个机构 flow {code!r} belongs to another organisation: "
                 "copy it under a new id instead"
             )
@@ -130,18 +135,10 @@ class FlowRepository:
             .limit(1)
         )
 
-    async def latest_for_category(self, category_code: str) -> FlowVersion | None:
-        """The most recently published version among the category's flows."""
-        return await self.session.scalar(
-            self._versions()
-            .join(Flow, FlowVersion.flow_id == Flow.id)
-            .where(Flow.category == category_code)
-            .order_by(FlowVersion.created_at.desc(), FlowVersion.id.desc())
-            .limit(1)
-        )
-
-    async def list_latest(self) -> list[FlowVersion]:
-        """The latest version of every flow, by flow code."""
+    async def list_latest(self, visible_to: Scope | None = None) -> list[FlowVersion]:
+        """The latest version of every flow, by flow code; with `visible_to`, only the flows
+        that scope's staff may see: shared ones, their own organisation's and its parents'
+        (which serve them), and those of the organisations under them."""
         newest = (
             select(FlowVersion.flow_id, func.max(FlowVersion.version).label("version"))
             .group_by(FlowVersion.flow_id)
@@ -155,25 +152,8 @@ class FlowRepository:
                 & (FlowVersion.version == newest.c.version),
             )
             .join(Flow, FlowVersion.flow_id == Flow.id)
+            .where(true() if visible_to is None else _visible(visible_to))
             .order_by(Flow.code)
-        )
-        return list(rows)
-
-    async def latest_ids(self) -> list[int]:
-        """Ids of the latest version of every flow: what `list_latest` returns, without the
-        definitions, for callers that keep parsed flows by version id."""
-        newest = (
-            select(FlowVersion.flow_id, func.max(FlowVersion.version).label("version"))
-            .group_by(FlowVersion.flow_id)
-            .subquery()
-        )
-        rows = await self.session.scalars(
-            select(FlowVersion.id)
-            .join(
-                newest,
-                (FlowVersion.flow_id == newest.c.flow_id) & (FlowVersion.version == newest.c.version),
-            )
-            .order_by(FlowVersion.id)
         )
         return list(rows)
 
@@ -210,3 +190,10 @@ class FlowRepository:
             .order_by(FlowVersion.version)
         )
         return list(rows)
+
+
+def _visible(scope: Scope) -> ColumnElement[bool]:
+    if scope.path == "/":
+        return true()
+    above = scope.ids_above_and_self()
+    return Flow.organisation_id.is_(None) | Flow.organisation_id.in_(above) | in_scope(Flow.organisation_id, scope)

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, Respondent
 from storage.models.channel_identity import CHANNELS
 from storage.repositories._time import utcnow
+from storage.repositories.organisations import Scope, in_scope
 
 LANGUAGES = ("zh", "en")
 
@@ -108,6 +109,25 @@ class RespondentRepository:
         self.session.add(identity)
         await self.session.flush()
         return identity
+
+    async def in_scope(
+        self, scope: Scope, *, include_tests: bool = False, limit: int = 100, offset: int = 0
+    ) -> list[Respondent]:
+        """The respondents of the organisations in `scope`, newest first."""
+        query = select(Respondent).where(in_scope(Respondent.organisation_id, scope))
+        if not include_tests:
+            query = query.where(Respondent.is_test.is_(False))
+        query = query.order_by(Respondent.id.desc()).limit(limit).offset(offset)
+        return list(await self.session.scalars(query))
+
+    async def count_by_organisation(self, scope: Scope, *, include_tests: bool = False) -> dict[int | None, int]:
+        """How many respondents each organisation in `scope` has (None: of no organisation,
+        seen only by the whole-system scope)."""
+        query = select(Respondent.organisation_id, func.count()).where(in_scope(Respondent.organisation_id, scope))
+        if not include_tests:
+            query = query.where(Respondent.is_test.is_(False))
+        rows = await self.session.execute(query.group_by(Respondent.organisation_id))
+        return {org: count for org, count in rows}
 
     async def record_consent(self, respondent: Respondent, *, at: datetime) -> None:
         respondent.consent_at = at

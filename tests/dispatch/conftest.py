@@ -20,7 +20,7 @@ from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.services.outbound import queue_message
 from bot.dispatch.rate_limit import RateLimiter
 from bot.dispatch.sender import Sender
-from bot.channels.wechat.accounts import AccountDirectory
+from bot.services.account_directory import AccountDirectory
 from bot.channels.wechat.api import RedisTokenStore
 from bot.dispatch.wechat import WeChatSender
 from storage.db import Database

@@ -34,6 +34,8 @@ class TelegramBot(BaseModel):
     token: SecretStr
     # None: the bot is only polled, and its webhook route refuses every request.
     webhook_secret: SecretStr | None = None
+    # Code of the organisation the bot serves (huifang orgs add): new respondents join it.
+    organisation: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
     @field_validator("token")
     @classmethod

@@ -5,7 +5,7 @@ Shared by the webhook and polling.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from aiogram import Bot
@@ -20,11 +20,16 @@ from bot.services.runtime import Runtime
 
 class TelegramHandler:
     def __init__(
-        self, runtime: Callable[[], Runtime], chats: Chats | None = None, *, organisation_id: int | None = None
+        self,
+        runtime: Callable[[], Runtime],
+        chats: Chats | None = None,
+        *,
+        organisations: Mapping[str, int | None] | None = None,
     ) -> None:
         self._runtime = runtime  # a getter: the app's runtime exists only inside its lifespan
         self.chats = chats or Chats()
-        self.organisation_id = organisation_id  # the bot's organisation: new respondents join it
+        # Bot name → its organisation's id: new respondents join it and take its flows.
+        self.organisations: Mapping[str, int | None] = organisations or {}
 
     async def process(self, account: str, bot: Bot, parsed: Parsed) -> Delivery:
         """Record the update and keep its reply in the outbox (one transaction, deduplicated
@@ -44,7 +49,7 @@ class TelegramHandler:
         reply = None
         kept = None
         if parsed.inbound is not None and not stale:
-            inbound = replace(parsed.inbound, organisation_id=self.organisation_id)
+            inbound = replace(parsed.inbound, organisation_id=self.organisations.get(account))
             turn = await runtime.handle_turn(inbound, keep=keep(parsed.lang))
             reply, kept = turn.reply, turn.kept
         return Delivery(

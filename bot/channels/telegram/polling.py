@@ -49,6 +49,7 @@ async def poll(
     poll_timeout: int = POLL_TIMEOUT_S,
     max_attempts: int = MAX_ATTEMPTS,
     backoff: BackoffConfig = BACKOFF,
+    organisation_id: int | None = None,
 ) -> None:
     """Handle updates until `stop` is set (at once, even mid long-poll).
 
@@ -63,6 +64,7 @@ async def poll(
         account = bot_name or (await bot.get_me()).username
         if not account:
             raise RuntimeError("getMe returned no username: pass bot_name")
+        handler.organisations = {account: organisation_id}
         # getUpdates is refused (409) while a webhook is set.
         await bot.delete_webhook(drop_pending_updates=False)
         log.info("telegram %s: polling %s", account, api_base)
@@ -190,6 +192,7 @@ async def run_polling(settings: Settings, bot_name: str | None = None, *, stop: 
                     settings.telegram_api_base,
                     bot_name=config.name,
                     stop=stop,
+                    organisation_id=container.telegram_organisations.get(config.name),
                 )
             finally:
                 if worker is not None:

@@ -41,6 +41,7 @@ def telegram_router(runtime_getter: Callable[[], Runtime], settings: TelegramSet
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        handler.organisations = app.state.container.telegram_organisations
         for name, config in configs.items():
             bots[name] = make_bot(config.token.get_secret_value(), settings.telegram_api_base)
         try:
