@@ -290,6 +290,27 @@ def telegram_poll(bot_name: str | None) -> None:
     sys.exit(asyncio.run(run_polling(settings, bot_name)))
 
 
+@main.command("telegram-webhook", help="登记 Telegram 回调地址 Tell Telegram to post a bot's updates to huifang.")
+@click.argument("public_url")
+@click.option("--bot", "bot_name", default=None, help="Bot name from HUIFANG_TELEGRAM_BOTS (needed if several).")
+def telegram_webhook(public_url: str, bot_name: str | None) -> None:
+    from bot.channels.telegram.config import choose_bot
+
+    settings = Settings()
+    config = choose_bot(settings.telegram_bots, bot_name)
+    if isinstance(config, str):
+        click.echo(config, err=True)
+        sys.exit(2)
+    from bot.channels.telegram.webhook import register_webhook
+
+    try:
+        url = asyncio.run(register_webhook(config, public_url, settings.telegram_api_base))
+    except ValueError as exc:  # no webhook_secret, or not an https:// address
+        click.echo(f"未登记 not registered: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"已登记 registered: Telegram posts {config.name}'s updates to {url}")
+
+
 main.add_command(wechat)
 main.add_command(orgs)
 main.add_command(secrets)

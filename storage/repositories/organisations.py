@@ -35,9 +35,6 @@ class Scope:
     def everything(cls) -> Scope:
         return cls("/")
 
-    def covers_path(self, path: str | None) -> bool:
-        return self.path == "/" or (path is not None and path.startswith(self.path))
-
     def ids_above_and_self(self) -> list[int]:
         """The ids on the way from the root down to the scope's organisation."""
         return [int(part) for part in self.path.strip("/").split("/") if part]

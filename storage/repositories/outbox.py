@@ -269,13 +269,6 @@ class OutboxRepository:
             )
         )
 
-    async def counts_by_status(self) -> dict[str, int]:
-        """For operators and tests: how many rows are in each status."""
-        rows = await self.session.execute(
-            select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-        )
-        return {status: count for status, count in rows.all()}
-
 
 def _recipient(channel: str, account: str, external_id: str) -> tuple[Any, ...]:
     return (

@@ -272,3 +272,30 @@ async def test_register_webhook_gives_telegram_the_url_and_secret(fake_telegram:
         await register_webhook(config, "http://huifang.example.org", fake_telegram.base_url)
     with pytest.raises(ValueError, match="webhook_secret"):
         await register_webhook(TelegramBot(name=BOT, token=TOKEN), "https://x.org", fake_telegram.base_url)
+
+
+async def test_huifang_telegram_webhook_registers_the_configured_bot(fake_telegram: Any) -> None:
+    import asyncio
+    import os
+    import sys
+
+    from tests.channels.telegram.conftest import TOKEN
+
+    bots = json.dumps([{"name": BOT, "token": TOKEN, "webhook_secret": SECRET}])
+    env = {**os.environ, "HUIFANG_TELEGRAM_BOTS": bots, "HUIFANG_TELEGRAM_API_BASE": fake_telegram.base_url}
+
+    async def run(*args: str) -> tuple[int, str]:
+        # A process of its own: the fake Bot API answers on this test's event loop.
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", "telegram-webhook", *args, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), 120)
+        return proc.returncode or 0, out.decode()
+
+    code, out = await run("https://huifang.example.org")
+    assert code == 0, out
+    assert f"registered: Telegram posts {BOT}'s updates to https://huifang.example.org/telegram/{BOT}" in out
+    assert fake_telegram.webhook["secret_token"] == SECRET
+    code, out = await run("http://plain.example.org")
+    assert code == 1 and "not registered" in out and "https" in out
