@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from flows.machine import LIFECYCLE_STATES, TERMINAL
 from storage.models.base import Base, Id, Json, UtcDateTime
 
 if TYPE_CHECKING:
@@ -13,9 +14,10 @@ if TYPE_CHECKING:
     from storage.models.flow_version import FlowVersion
     from storage.models.respondent import Respondent
 
-OPEN_STATUSES = ("invited", "active")
-ENDED_STATUSES = ("completed", "declined", "expired", "opted_out")
-STATUSES = OPEN_STATUSES + ENDED_STATUSES
+# The statuses are the session lifecycle machine's states (flows.machine), not a copy.
+STATUSES = tuple(LIFECYCLE_STATES)
+ENDED_STATUSES = tuple(s for s in LIFECYCLE_STATES if s in TERMINAL)
+OPEN_STATUSES = tuple(s for s in LIFECYCLE_STATES if s not in TERMINAL)
 
 
 class SurveySession(Base):
