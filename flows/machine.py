@@ -15,35 +15,18 @@ from typing import Any
 from transitions import Machine, MachineError
 
 from flows.graph import edges
+from flows.lifecycles import (  # re-exported: the engine and storage read them from here too
+    LIFECYCLE_STATES,
+    TERMINAL,
+    Route,
+    fire,
+    lifecycle_move,
+    routes_of,
+)
 from flows.schema import END, Condition, Flow, Question
 
 CONSENT = "consent"
 DECLINED = "declined"
-
-# Session lifecycle: every legal move, so an illegal one is refused rather than stored.
-LIFECYCLE_STATES = ["invited", "active", "completed", "declined", "expired", "opted_out"]
-TERMINAL = frozenset({"completed", "declined", "expired", "opted_out"})
-LIFECYCLE_TRANSITIONS = [
-    {"trigger": "activate", "source": "invited", "dest": "active"},
-    {"trigger": "decline", "source": "invited", "dest": "declined"},
-    {"trigger": "complete", "source": "active", "dest": "completed"},
-    {"trigger": "expire", "source": ["invited", "active"], "dest": "expired"},
-    {"trigger": "opt_out", "source": ["invited", "active"], "dest": "opted_out"},
-]
-
-
-def _build_lifecycle() -> Machine:
-    return Machine(
-        model=None,
-        states=LIFECYCLE_STATES,
-        transitions=LIFECYCLE_TRANSITIONS,
-        initial="invited",
-        auto_transitions=False,
-    )
-
-
-_LIFECYCLE = _build_lifecycle()
-
 
 def condition_holds(cond: Condition, answers: dict[str, Any]) -> bool:
     if cond.question not in answers or answers[cond.question] is None:
@@ -87,40 +70,6 @@ def _guard(cond: Condition) -> Callable[[dict[str, Any]], bool]:
 
     check.__name__ = _describe(cond)  # the label shown in the Mermaid diagram
     return check
-
-
-Route = tuple[tuple[tuple[Callable[..., bool], bool], ...], str]  # ((guard, expected), …), dest
-
-
-def routes_of(machine: Machine) -> dict[tuple[str, str], tuple[Route, ...]]:
-    """The machine's own transition table, read once: (trigger, source) → ordered routes.
-
-    Firing through `Event.trigger` costs 11–15 µs here (EventData, callbacks, logging) and
-    is most of a message's time; the table gives the same answer — first transition whose
-    conditions hold — in well under a microsecond. The Machine stays the one definition.
-    """
-    table: dict[tuple[str, str], tuple[Route, ...]] = {}
-    for name, event in machine.events.items():
-        for source, transitions in event.transitions.items():
-            table[(name, source)] = tuple(
-                (tuple((c.func, c.target) for c in t.conditions), t.dest) for t in transitions
-            )
-    return table
-
-
-def fire(table: dict[tuple[str, str], tuple[Route, ...]], trigger: str, current: str, *args: Any) -> str:
-    for guards, dest in table.get((trigger, current), ()):
-        if all(guard(*args) == expected for guard, expected in guards):
-            return dest
-    raise MachineError(f"Can't trigger event '{trigger}' from state '{current}'")
-
-
-_LIFECYCLE_ROUTES = routes_of(_LIFECYCLE)
-
-
-def lifecycle_move(current: str, trigger: str) -> str:
-    """The lifecycle state after `trigger`, or MachineError if the move is illegal."""
-    return fire(_LIFECYCLE_ROUTES, trigger, current)
 
 
 @dataclass(frozen=True)
@@ -227,6 +176,6 @@ def mermaid(flow: Flow) -> str:
 
 
 __all__ = [
-    "CONSENT", "DECLINED", "END", "TERMINAL", "CompiledFlow", "MachineError",
-    "compile_flow", "condition_holds", "lifecycle_move", "mermaid",
+    "CONSENT", "DECLINED", "END", "LIFECYCLE_STATES", "TERMINAL", "CompiledFlow", "MachineError", "Route",
+    "compile_flow", "condition_holds", "fire", "lifecycle_move", "mermaid", "routes_of",
 ]

@@ -15,6 +15,13 @@ from storage.models.respondent import Respondent
 from storage.models.survey_session import SurveySession
 from storage.models.wechat_account import WeChatAccount
 from storage.models.wechat_scene import WeChatScene
+from storage.models.ticket_queue import TicketQueue
+from storage.models.ticket_event import TicketEvent
+from storage.models.ticket import Ticket
+from storage.models.staff_user import StaffUser
+from storage.models.staff_session import StaffSession
+from storage.models.staff_notice import StaffNotice
+from storage.models.detection_rule import DetectionRule
 
 __all__ = [
     "Answer",
@@ -32,4 +39,11 @@ __all__ = [
     "SurveySession",
     "WeChatAccount",
     "WeChatScene",
+    "TicketQueue",
+    "TicketEvent",
+    "Ticket",
+    "StaffUser",
+    "StaffSession",
+    "StaffNotice",
+    "DetectionRule",
 ]

@@ -28,6 +28,8 @@ class Answer(Base):
     raw_text: Mapped[str] = mapped_column(Text)
     parsed: Mapped[bool]
     skipped: Mapped[bool]
+    # complaint | help | suggestion | none: what a free-text answer reads as (reports count it).
+    text_kind: Mapped[str | None] = mapped_column(String(16))
     answered_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

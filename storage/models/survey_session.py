@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from flows.machine import LIFECYCLE_STATES, TERMINAL
+from flows.lifecycles import LIFECYCLE_STATES, TERMINAL
 from storage.models.base import Base, Id, Json, UtcDateTime
 
 if TYPE_CHECKING:
