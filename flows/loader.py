@@ -6,8 +6,8 @@ map from path ("questions[3].next[0].goto") to line, so every error can name its
 
 from __future__ import annotations
 
-from pathlib import Path
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml

@@ -168,12 +168,16 @@ class Runtime:
             return [OutMessage(messages.text(None, "already_done", respondent.lang))]
         return await self._start(s, respondent, found, inbound)
 
-    async def _start(self, s: AsyncSession, respondent: Respondent, found: tuple[int, Any], inbound: Inbound) -> list[OutMessage]:
+    async def _start(
+        self, s: AsyncSession, respondent: Respondent, found: tuple[int, Any], inbound: Inbound
+    ) -> list[OutMessage]:
         return await surveys.start_survey(
             s, respondent, found, now=inbound.at, reason=f"{inbound.channel}:{inbound.kind}", source=inbound.channel
         )
 
-    async def _resume(self, s: AsyncSession, respondent: Respondent, session: SurveySession, inbound: Inbound, message: Input) -> list[OutMessage]:
+    async def _resume(
+        self, s: AsyncSession, respondent: Respondent, session: SurveySession, inbound: Inbound, message: Input
+    ) -> list[OutMessage]:
         flow = await self.flows.load(FlowRepository(s), session.flow_version_id)
         if inbound.kind == "start":
             # A start event (subscribe, scan, menu) in the middle of a survey: ask again.

@@ -207,7 +207,7 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
                 taken[start:end] = [True] * len(key)
                 found.add(index)
             start = compact.find(key, end)
-    if found and any(ch in _CJK_NEGATIONS for ch, used in zip(compact, taken) if not used):
+    if found and any(ch in _CJK_NEGATIONS for ch, used in zip(compact, taken, strict=True) if not used):
         return None
     ascii_found: set[int] = set()
     rest = text

@@ -33,7 +33,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from bot.channels.base import Inbound, Reply
-from bot.channels.wechat.accounts import AccountConfig, AccountDirectory
+from bot.channels.wechat.accounts import AccountConfig
 from bot.channels.wechat.intents import interpret
 from bot.channels.wechat.replay import ReplayGuard
 from bot.channels.wechat.webhook import (
