@@ -196,6 +196,7 @@ def flows_validate(paths: tuple[Path, ...]) -> None:
             for e in errors:
                 click.echo(str(e), err=True)
         else:
+            assert flow is not None  # load_path gives a flow whenever there are no errors
             click.echo(f"ok  {p}: {flow.id} ({flow.category.name.zh}), {len(flow.questions)} questions")
     sys.exit(1 if failed else 0)
 

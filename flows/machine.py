@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from transitions import Machine, MachineError
 
@@ -23,7 +23,7 @@ DECLINED = "declined"
 # Session lifecycle: every legal move, so an illegal one is refused rather than stored.
 LIFECYCLE_STATES = ["invited", "active", "completed", "declined", "expired", "opted_out"]
 TERMINAL = frozenset({"completed", "declined", "expired", "opted_out"})
-LIFECYCLE_TRANSITIONS = [
+LIFECYCLE_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "activate", "source": "invited", "dest": "active"},
     {"trigger": "decline", "source": "invited", "dest": "declined"},
     {"trigger": "complete", "source": "active", "dest": "completed"},
@@ -102,8 +102,9 @@ def routes_of(machine: Machine) -> dict[tuple[str, str], tuple[Route, ...]]:
     table: dict[tuple[str, str], tuple[Route, ...]] = {}
     for name, event in machine.events.items():
         for source, transitions in event.transitions.items():
+            # machine_spec gives every transition a dest and callables (not names) as guards
             table[(name, source)] = tuple(
-                (tuple((c.func, c.target) for c in t.conditions), t.dest) for t in transitions
+                cast(Route, (tuple((c.func, c.target) for c in t.conditions), t.dest)) for t in transitions
             )
     return table
 
@@ -223,7 +224,7 @@ def mermaid(flow: Flow) -> str:
         show_conditions=True,
         title=f"{flow.title.zh} / {flow.title.en}",
     )
-    return model.get_graph().draw(None)
+    return cast(str, model.get_graph().draw(None))  # type: ignore[attr-defined]  # added by GraphMachine
 
 
 __all__ = [

@@ -32,6 +32,7 @@ async def publish_files(
         if errors:
             problems.extend(errors)
         else:
+            assert flow is not None  # load_path gives a flow whenever there are no errors
             loaded.append((p, flow, src))
     if problems:
         raise FlowFileError(problems)

@@ -13,7 +13,7 @@ returns.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -105,7 +105,7 @@ class Runtime:
             return respondent, []  # 退订 means silence, whatever they send
         open_session = await SessionRepository(s).open_for(respondent.id)
         if open_session is not None:
-            kind = "unsupported" if inbound.kind == "unsupported" else "text"
+            kind: Literal["text", "unsupported"] = "unsupported" if inbound.kind == "unsupported" else "text"
             return respondent, await self._resume(s, respondent, open_session, inbound, Input(inbound.text, kind))
         return respondent, await self._between_surveys(s, respondent, inbound)
 

@@ -4,6 +4,7 @@ reads people, answers or tickets for staff takes such a scope."""
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,7 +103,7 @@ class OrganisationRepository:
             query = query.where(Organisation.path.startswith(scope.path))
         return list(await self.session.scalars(query))
 
-    async def chain(self, organisation: Organisation) -> list[Organisation]:
+    async def chain(self, organisation: Organisation) -> builtins.list[Organisation]:  # `list` is a method here
         """The organisation and its ancestors, nearest first."""
         ids = Scope.of(organisation).ids_above_and_self()
         rows = {o.id: o for o in await self.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
