@@ -3,6 +3,7 @@
 
     python3 dev.py serve   # run huifang on the embedded default (SQLite, no server needed)
     python3 dev.py test    # run the whole test suite (needs PostgreSQL and Redis running)
+    python3 dev.py lint    # ruff, mypy and import-linter, as configured in pyproject.toml
 
 Each creates .venv on first use and installs the project into it; later runs reuse it.
 Standard library only, so it works with nothing but Python ≥ 3.11 installed.
@@ -24,7 +25,7 @@ STAMP = VENV / ".installed"
 
 
 def ensure_env() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 — says so on an older Python instead of failing later
         sys.exit(f"huifang needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     if not (BIN / "python").exists():
         print("creating .venv …", flush=True)
@@ -37,13 +38,32 @@ def ensure_env() -> None:
         STAMP.write_text(wanted)
 
 
+# The guardrails run by `lint`, each from .venv; configured in pyproject.toml.
+LINTERS = (("ruff", "check", "."), ("mypy",), ("lint-imports",))
+
+
+def lint() -> int:
+    """Run every linter (so one run reports all problems); non-zero if any failed."""
+    failed = []
+    for command in LINTERS:
+        print(f"$ {' '.join(command)}", flush=True)
+        if subprocess.call([str(BIN / command[0]), *command[1:]]) != 0:
+            failed.append(command[0])
+    if failed:
+        print(f"lint failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main() -> int:
-    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test"):
+    if len(sys.argv) < 2 or sys.argv[1] not in ("serve", "test", "lint"):
         print(__doc__)
         return 2
     ensure_env()
     command, extra = sys.argv[1], sys.argv[2:]
     os.chdir(ROOT)
+    if command == "lint":
+        return lint()
     if command == "serve":
         argv = [str(BIN / "huifang"), "serve", *extra]
     else:

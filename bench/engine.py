@@ -28,10 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from flows import engine  # noqa: E402
-from flows.events import AnswerRecorded  # noqa: E402
-from flows.loader import default_flow_paths, load_flow  # noqa: E402
-from flows.schema import Flow, Question  # noqa: E402
+from flows import engine
+from flows.events import AnswerRecorded
+from flows.loader import default_flow_paths, load_flow
+from flows.schema import Flow, Question
 
 GOAL = 20_000  # messages per second
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
@@ -112,7 +112,7 @@ def prepare(flow: Flow, style: int) -> Script:
 def replay(script: Script, with_json: bool) -> dict:
     flow, resume = script.flow, engine.resume
     state = engine.start(flow, None, T0).state
-    for text, now in zip(script.messages, script.times):
+    for text, now in zip(script.messages, script.times, strict=True):
         state = resume(flow, state, text, now).state
         if with_json:
             state = json.loads(json.dumps(state, ensure_ascii=False))

@@ -23,7 +23,8 @@ huifang 143 msg/s (p50 103 ms, p99 263 ms at 16 in flight; 128 msg/s, p99 62 ms 
 flight), bare ~1,400 msg/s, ratio ~0.10. The limit is CPU in Runtime.handle: ~8.1 ms per
 message (12.8 ms before caching parsed flows, single-UPDATE writes and statements built
 once), mostly SQLAlchemy: 7 statements for a typical answer, with ORM loads of the
-respondent and the session; the same statements through bare asyncpg cost ~1.75 ms. Without uvloop, `uvicorn --workers N` leaves Nagle on
+respondent and the session; the same statements through bare asyncpg cost ~1.75 ms.
+Without uvloop, `uvicorn --workers N` leaves Nagle on
 (accepted sockets without TCP_NODELAY) and each answer waits ~40 ms for a delayed ACK.
 """
 
@@ -161,7 +162,7 @@ class Load:
         if not self.latencies_ms:
             return float("nan")
         ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class _Client:
@@ -225,7 +226,9 @@ async def drive(
     conversations = []
     for i in respondents:
         who = Follower(f"o-{run_tag}-{i}", clock=1_700_000_000 + i * 100, msg_id=i * 1000 + 10**12)
-        conversations.append([(who.openid, value, expected, who.request(kind, value)) for kind, value, expected in _conversation(i)])
+        conversations.append(
+            [(who.openid, value, expected, who.request(kind, value)) for kind, value, expected in _conversation(i)]
+        )
 
     async with _Client(args.client, base_url, args.concurrency) as client:
 

@@ -66,7 +66,9 @@ def _database_unreachable(exc: BaseException) -> str | None:
         name = url.database if url is not None else "NAME"
         return f"数据库不存在 database does not exist: {shown} — 请先创建 create it first: createdb {name}"
     if names & {"InvalidPasswordError", "InvalidAuthorizationSpecificationError"}:
-        return f"数据库拒绝登录 the database refused the login: {shown} — 请检查用户名和密码 check the user and password"
+        return (
+            f"数据库拒绝登录 the database refused the login: {shown} — 请检查用户名和密码 check the user and password"
+        )
     for e in chain:
         if isinstance(e, ConnectionRefusedError) or (isinstance(e, OSError) and "Connect call failed" in str(e)):
             return (
@@ -141,7 +143,6 @@ def serve(host: str | None, port: int | None) -> None:
 @main.command(help="发送队列 Send queued messages (outbox) until SIGTERM/SIGINT; run several on PostgreSQL.")
 def worker() -> None:
     from bot.dispatch.worker import run_until_signalled
-
     from bot.logging_setup import configure_logging
 
     configure_logging()
@@ -182,7 +183,11 @@ def _flow_paths(paths: tuple[Path, ...]) -> list[Path]:
     return out
 
 
-@flows.command("validate", help="检查流程文件 Check flow files (or every *.yaml, *.yml, *.json of a directory); errors name file:line and path.")
+@flows.command(
+    "validate",
+    help="检查流程文件 Check flow files (or every *.yaml, *.yml, *.json of a directory); "
+    "errors name file:line and path.",
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def flows_validate(paths: tuple[Path, ...]) -> None:
     failed = False
@@ -193,6 +198,7 @@ def flows_validate(paths: tuple[Path, ...]) -> None:
             for e in errors:
                 click.echo(str(e), err=True)
         else:
+            assert flow is not None  # load_path gives a flow whenever there are no errors
             click.echo(f"ok  {p}: {flow.id} ({flow.category.name.zh}), {len(flow.questions)} questions")
     sys.exit(1 if failed else 0)
 

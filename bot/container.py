@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 import httpx
 from redis.asyncio import Redis
 
-from bot.services.account_directory import AccountDirectory
 from bot.channels.wechat.api import LocalTokenStore, RedisTokenStore, TokenStore
 from bot.channels.wechat.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from bot.dispatch.rate_limit import RateLimiter, burst_for
 from bot.dispatch.sender import Sender
+from bot.services.account_directory import AccountDirectory
 from bot.services.catalog import FlowCache
 from bot.services.flows import prepare
 from bot.services.organisations import ids_by_code

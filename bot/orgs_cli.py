@@ -17,7 +17,7 @@ def orgs() -> None:
     pass
 
 
-@orgs.command("add", help="添加机构 Add an organisation, e.g. huifang orgs add jinjiang 锦江区红十字会 --parent chengdu")
+@orgs.command("add", help="添加机构 Add an organisation: huifang orgs add jinjiang 锦江区红十字会 --parent chengdu")
 @click.argument("code")
 @click.argument("name")
 @click.option("--parent", default=None, help="Code of the organisation above it (none: a root, e.g. the city society).")
@@ -29,13 +29,13 @@ def add(code: str, name: str, parent: str | None, kind: str | None) -> None:
     from bot.container import open_container
     from bot.services.organisations import OrganisationError, add_organisation
 
-    async def work() -> tuple[str, str]:
+    async def work() -> str:
         async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
             made = await add_organisation(s, code=code, name=name, parent=parent, kind=kind, now=c.clock())
-            return made.kind, made.path
+            return made.kind
 
     try:
-        made_kind, path = asyncio.run(work())
+        made_kind = asyncio.run(work())
     except OrganisationError as exc:
         click.echo(f"未添加 not added: {exc}", err=True)
         sys.exit(1)

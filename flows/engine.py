@@ -54,7 +54,7 @@ def start(flow: Flow, trigger: dict[str, Any] | None, now: datetime) -> Step:
     """A new session: the greeting and the consent question."""
     trigger = trigger or {}
     lang = "en" if trigger.get("lang") == "en" else "zh"
-    state = {
+    state: dict[str, Any] = {
         "v": STATE_VERSION,
         "flow": flow.id,
         "flow_version": flow.version,

@@ -6,7 +6,7 @@ storage takes its statuses from here, and services move things only through thes
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from transitions import Machine, MachineError
 
@@ -23,8 +23,9 @@ def routes_of(machine: Machine) -> dict[tuple[str, str], tuple[Route, ...]]:
     table: dict[tuple[str, str], tuple[Route, ...]] = {}
     for name, event in machine.events.items():
         for source, transitions in event.transitions.items():
+            # machine_spec gives every transition a dest and callables (not names) as guards
             table[(name, source)] = tuple(
-                (tuple((c.func, c.target) for c in t.conditions), t.dest) for t in transitions
+                cast(Route, (tuple((c.func, c.target) for c in t.conditions), t.dest)) for t in transitions
             )
     return table
 
@@ -40,7 +41,7 @@ def fire(table: dict[tuple[str, str], tuple[Route, ...]], trigger: str, current:
 
 LIFECYCLE_STATES = ["invited", "active", "completed", "declined", "expired", "opted_out"]
 TERMINAL = frozenset({"completed", "declined", "expired", "opted_out"})
-LIFECYCLE_TRANSITIONS = [
+LIFECYCLE_TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "activate", "source": "invited", "dest": "active"},
     {"trigger": "decline", "source": "invited", "dest": "declined"},
     {"trigger": "complete", "source": "active", "dest": "completed"},
@@ -72,7 +73,7 @@ TICKET_STATES = [
 TICKET_OPEN = frozenset({"new", "assigned", "in_progress", "reopened", "escalated"})
 TICKET_CLOSED = frozenset({"confirmed", "unconfirmed"})
 _OPEN = sorted(TICKET_OPEN)
-TICKET_TRANSITIONS = [
+TICKET_TRANSITIONS: list[dict[str, Any]] = [
     # Assigning again (to a colleague) is a move too, from any open state.
     {"trigger": "assign", "source": _OPEN, "dest": "assigned"},
     {"trigger": "start", "source": "assigned", "dest": "in_progress"},

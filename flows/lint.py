@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flows.graph import edges, successors
-from flows.source import FlowError, Source
 from flows.messages import DEFAULTS
 from flows.schema import CHOICE_TYPES, END, NO, YES, Flow, Question
+from flows.source import FlowError, Source
 
 
 def _codes(q: Question) -> set[str]:
@@ -67,7 +67,8 @@ def lint(flow: Flow, src: Source) -> list[FlowError]:
         if isinstance(q.next, list):
             fallbacks = [j for j, b in enumerate(q.next) if b.when is None]
             if fallbacks and fallbacks[0] != len(q.next) - 1:
-                err(f"questions[{i}].next[{fallbacks[0] + 1}]", "never taken: an earlier branch without `when` always matches")
+                never = "never taken: an earlier branch without `when` always matches"
+                err(f"questions[{i}].next[{fallbacks[0] + 1}]", never)
 
     if errors:
         return errors  # the graph checks below assume valid references
@@ -103,7 +104,7 @@ def _find_cycle(succ: dict[str, list[str]], start: str) -> list[str] | None:
             if nxt == END:
                 continue
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return [*path[path.index(nxt):], nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:

@@ -6,12 +6,13 @@ map from path ("questions[3].next[0].goto") to line, so every error can name its
 
 from __future__ import annotations
 
-from pathlib import Path
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from flows.lint import lint
 from flows.schema import Flow
@@ -105,7 +106,7 @@ def read_source(name: str, text: str) -> tuple[Source, list[FlowError]]:
         src.data = _build(node, "", src, errors, loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        return src, [FlowError(name, mark.line + 1 if mark else None, "", str(exc.problem))]
+        return src, [FlowError(name, mark.line + 1 if mark else None, "", str(getattr(exc, "problem", exc)))]
     finally:
         loader.dispose()
     if not isinstance(src.data, dict):
@@ -153,7 +154,7 @@ def _is_union_tag(part: str) -> bool:
     return "[" in part or part in _SHAPES or part == "function-after" or part[:1].isupper()
 
 
-def _message(err: dict[str, Any], path: str) -> str:
+def _message(err: ErrorDetails, path: str) -> str:
     if err["type"] == "missing" and path.rsplit(".", 1)[-1] in ("zh", "en"):
         return f"missing translation ({path.rsplit('.', 1)[-1]})"
     if err["type"] == "missing":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from transitions import Machine, MachineError
 
@@ -172,7 +172,7 @@ def mermaid(flow: Flow) -> str:
         show_conditions=True,
         title=f"{flow.title.zh} / {flow.title.en}",
     )
-    return model.get_graph().draw(None)
+    return cast(str, model.get_graph().draw(None))  # type: ignore[attr-defined]  # added by GraphMachine
 
 
 __all__ = [

@@ -61,7 +61,7 @@ def question_message(flow: Flow, question: Question, lang: str) -> MessageSent:
 
 def problem_hint(flow: Flow, question: Question, problem: str | None, lang: str) -> str:
     """One short sentence on what went wrong, then (from the caller) the question again."""
-    values = {
+    values: dict[str, dict[str, object]] = {
         "too_many": {"max": question.max_choices},
         "too_few": {"min": question.min_choices},
         "too_short": {"min": question.min_length},

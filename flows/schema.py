@@ -110,9 +110,8 @@ class Question(Strict):
             raise ValueError("an info message has no answer to skip")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("min is greater than max")
-        if self.min_length is not None and self.max_length is not None:
-            if self.min_length > self.max_length:
-                raise ValueError("min_length is greater than max_length")
+        if self.min_length is not None and self.max_length is not None and self.min_length > self.max_length:
+            raise ValueError("min_length is greater than max_length")
         if self.min_choices and self.max_choices and self.min_choices > self.max_choices:
             raise ValueError("min_choices is greater than max_choices")
         return self

@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialects import dialect_name
 
-
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 

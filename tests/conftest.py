@@ -28,10 +28,10 @@ import tempfile
 import threading
 import time
 import uuid
-from pathlib import Path
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg

@@ -10,9 +10,9 @@ from itertools import count
 
 from bot.channels.base import Inbound, Reply
 from bot.container import open_container
-from bot.services.respondents import has_open_survey
 from bot.services.catalog import category_names, surveys_exist
 from bot.services.organisations import OrganisationError, organisation_id
+from bot.services.respondents import has_open_survey
 from bot.settings import Settings
 
 

@@ -51,7 +51,8 @@ class TelegramSender:
         bot = self._bot(row.account)
         if bot is None:
             # Neither retryable nor permanent: an operator may add the bot before attempts run out.
-            return Outcome(SendResult(False, NO_SUCH_BOT, f"no Telegram bot named {row.account!r} in HUIFANG_TELEGRAM_BOTS"))
+            missing = f"no Telegram bot named {row.account!r} in HUIFANG_TELEGRAM_BOTS"
+            return Outcome(SendResult(False, NO_SUCH_BOT, missing))
         waiting = await earlier_unsent(self._db, CHANNEL, row.account, row.external_id, row.id)
         if waiting is not None:
             return Outcome(SendResult(False, WAITING, "waiting for an earlier message to this chat", retryable=True))

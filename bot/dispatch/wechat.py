@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 import httpx
 
 from bot.channels.wechat.accounts import AccountConfig
-from bot.services.account_directory import AccountDirectory
 from bot.channels.wechat.api import DEFAULT_BASE_URL, TokenStore, WeChatApi
 from bot.channels.wechat.webhook import AccountKeys
 from bot.dispatch.rate_limit import RateLimiter
 from bot.dispatch.sender import Outcome, SendResult
 from bot.dispatch.templates import template_data
+from bot.services.account_directory import AccountDirectory
 from storage.db import Database
 from storage.models import OutboxMessage, Respondent
 from storage.repositories.outbox import OutboxRepository

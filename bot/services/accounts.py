@@ -17,12 +17,13 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.catalog import FlowCache
 from bot.channels.wechat.accounts import SECRET_FIELDS, env_name
-from bot.services.account_directory import account_config
-from bot.channels.wechat.api import QR_IMAGE_URL, SendResult
+from bot.channels.wechat.api import QR_IMAGE_URL
 from bot.channels.wechat.intents import category_scene, respondent_scene
 from bot.channels.wechat.webhook import AccountKeys
+from bot.dispatch.sender import SendResult
+from bot.services.account_directory import account_config
+from bot.services.catalog import FlowCache
 from storage.db import Database
 from storage.models import WeChatAccount
 from storage.repositories.flows import FlowRepository

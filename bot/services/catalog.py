@@ -115,7 +115,9 @@ class FlowCache:
             current = chosen.get(flow.category.code)
             if current is None or rank > current[0] or (rank == current[0] and vid > current[1]):
                 chosen[flow.category.code] = (rank, vid, flow)
-        items = sorted(((vid, f) for _, vid, f in chosen.values()), key=lambda i: (i[1].category.order, i[1].category.code))
+        items = sorted(
+            ((vid, f) for _, vid, f in chosen.values()), key=lambda i: (i[1].category.order, i[1].category.code)
+        )
         catalog = Catalog(tuple(items))
         self._catalogs[path] = (latest, catalog)
         return catalog
@@ -127,7 +129,9 @@ async def surveys_exist(db: Database, flows: FlowCache, reference: str, organisa
         return (await flows.catalog(FlowRepository(s), organisation_id)).find(reference) is not None
 
 
-async def category_names(db: Database, flows: FlowCache, organisation_id: int | None = None) -> list[tuple[str, I18nText]]:
+async def category_names(
+    db: Database, flows: FlowCache, organisation_id: int | None = None
+) -> list[tuple[str, I18nText]]:
     """(code, name) of each category, in menu order."""
     async with db.transaction() as s:
         catalog = await flows.catalog(FlowRepository(s), organisation_id)

@@ -31,7 +31,10 @@ async def bind_identity(s: AsyncSession, inbound: Inbound) -> None:
     people = RespondentRepository(s)
     respondent = await people.get(inbound.bind_respondent)
     if respondent is None:
-        log.warning("%s %s: QR code names respondent %s, who does not exist", inbound.channel, inbound.account, inbound.bind_respondent)
+        log.warning(
+            "%s %s: QR code names respondent %s, who does not exist",
+            inbound.channel, inbound.account, inbound.bind_respondent,
+        )
         return
     try:
         await people.add_identity(

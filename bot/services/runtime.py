@@ -13,7 +13,7 @@ returns.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -105,7 +105,7 @@ class Runtime:
             return respondent, []  # 退订 means silence, whatever they send
         open_session = await SessionRepository(s).open_for(respondent.id)
         if open_session is not None:
-            kind = "unsupported" if inbound.kind == "unsupported" else "text"
+            kind: Literal["text", "unsupported"] = "unsupported" if inbound.kind == "unsupported" else "text"
             return respondent, await self._resume(s, respondent, open_session, inbound, Input(inbound.text, kind))
         return respondent, await self._between_surveys(s, respondent, inbound)
 
@@ -168,12 +168,16 @@ class Runtime:
             return [OutMessage(messages.text(None, "already_done", respondent.lang))]
         return await self._start(s, respondent, found, inbound)
 
-    async def _start(self, s: AsyncSession, respondent: Respondent, found: tuple[int, Any], inbound: Inbound) -> list[OutMessage]:
+    async def _start(
+        self, s: AsyncSession, respondent: Respondent, found: tuple[int, Any], inbound: Inbound
+    ) -> list[OutMessage]:
         return await surveys.start_survey(
             s, respondent, found, now=inbound.at, reason=f"{inbound.channel}:{inbound.kind}", source=inbound.channel
         )
 
-    async def _resume(self, s: AsyncSession, respondent: Respondent, session: SurveySession, inbound: Inbound, message: Input) -> list[OutMessage]:
+    async def _resume(
+        self, s: AsyncSession, respondent: Respondent, session: SurveySession, inbound: Inbound, message: Input
+    ) -> list[OutMessage]:
         flow = await self.flows.load(FlowRepository(s), session.flow_version_id)
         if inbound.kind == "start":
             # A start event (subscribe, scan, menu) in the middle of a survey: ask again.

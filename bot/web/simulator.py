@@ -28,9 +28,9 @@ from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from bot.channels.base import Inbound, OutMessage, Reply
+from bot.services.catalog import category_names, surveys_exist
 from bot.services.runtime import Runtime
 from bot.settings import Settings
-from bot.services.catalog import category_names, surveys_exist
 
 COOKIE = "huifang_simulator"
 MAX_TEXT = 2000

@@ -165,10 +165,10 @@ def _position(inner: str, count: int, multi_digits: bool) -> _Picks | None:
         number = int(inner)
         return frozenset({number - 1}) if 1 <= number <= count else "out_of_range"
     if inner[0] in CN_CHARS:
-        number = cn_integer(inner)
-        if number is None:
+        cn_number = cn_integer(inner)
+        if cn_number is None:
             return None
-        return frozenset({number - 1}) if 1 <= number <= count else "out_of_range"
+        return frozenset({cn_number - 1}) if 1 <= cn_number <= count else "out_of_range"
     indices = {ord(letter) - 97 for letter in inner}
     if all(index < count for index in indices) and (len(inner) == 1 or len(indices) == len(inner)):
         return frozenset(indices)
@@ -207,7 +207,7 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
                 taken[start:end] = [True] * len(key)
                 found.add(index)
             start = compact.find(key, end)
-    if found and any(ch in _CJK_NEGATIONS for ch, used in zip(compact, taken) if not used):
+    if found and any(ch in _CJK_NEGATIONS for ch, used in zip(compact, taken, strict=True) if not used):
         return None
     ascii_found: set[int] = set()
     rest = text

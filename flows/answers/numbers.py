@@ -77,11 +77,12 @@ def _number_from_match(match: re.Match[str]) -> int | float | None:
     if match["arabic"]:
         if len(match["arabic"]) > 20:
             return None
-        value: int | float | None = _arabic(match["arabic"])
+        arabic = _arabic(match["arabic"])
         if match["mult"]:
-            value = value * _MULTIPLIERS[match["mult"]]
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
+            arabic = arabic * _MULTIPLIERS[match["mult"]]
+            if isinstance(arabic, float) and arabic.is_integer():
+                arabic = int(arabic)
+        value: int | float | None = arabic
     else:
         if len(match["cn"]) > 20:
             return None
@@ -101,7 +102,7 @@ def parse_nps(text: str) -> Parsed:
     normalized = normalize(text)
     if not normalized:
         return EMPTY
-    value = _NPS_WORDS.get(normalized)
+    value: int | float | None = _NPS_WORDS.get(normalized)
     if value is None:
         value = number_in(normalized)
     if value is None or value != int(value):

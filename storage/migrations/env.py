@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -37,7 +38,7 @@ def _url() -> str:
     return async_url(url).render_as_string(hide_password=False)
 
 
-def _options(dialect_name: str) -> dict[str, object]:
+def _options(dialect_name: str) -> dict[str, Any]:
     return {
         "target_metadata": target_metadata,
         "compare_type": True,

@@ -5,6 +5,7 @@ from storage.models.answer import Answer
 from storage.models.audit_entry import AuditEntry
 from storage.models.base import Base
 from storage.models.channel_identity import ChannelIdentity
+from storage.models.detection_rule import DetectionRule
 from storage.models.due_job import DueJob
 from storage.models.flow import Flow
 from storage.models.flow_version import FlowVersion, ImmutableFlowVersion
@@ -12,22 +13,22 @@ from storage.models.inbound_message import InboundMessage
 from storage.models.organisation import Organisation
 from storage.models.outbox_message import OutboxMessage
 from storage.models.respondent import Respondent
+from storage.models.staff_notice import StaffNotice
+from storage.models.staff_session import StaffSession
+from storage.models.staff_user import StaffUser
 from storage.models.survey_session import SurveySession
+from storage.models.ticket import Ticket
+from storage.models.ticket_event import TicketEvent
+from storage.models.ticket_queue import TicketQueue
 from storage.models.wechat_account import WeChatAccount
 from storage.models.wechat_scene import WeChatScene
-from storage.models.ticket_queue import TicketQueue
-from storage.models.ticket_event import TicketEvent
-from storage.models.ticket import Ticket
-from storage.models.staff_user import StaffUser
-from storage.models.staff_session import StaffSession
-from storage.models.staff_notice import StaffNotice
-from storage.models.detection_rule import DetectionRule
 
 __all__ = [
     "Answer",
     "AuditEntry",
     "Base",
     "ChannelIdentity",
+    "DetectionRule",
     "DueJob",
     "Flow",
     "FlowVersion",
@@ -36,14 +37,13 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Respondent",
+    "StaffNotice",
+    "StaffSession",
+    "StaffUser",
     "SurveySession",
+    "Ticket",
+    "TicketEvent",
+    "TicketQueue",
     "WeChatAccount",
     "WeChatScene",
-    "TicketQueue",
-    "TicketEvent",
-    "Ticket",
-    "StaffUser",
-    "StaffSession",
-    "StaffNotice",
-    "DetectionRule",
 ]

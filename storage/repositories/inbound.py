@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialects import dialect_insert, prepared
@@ -90,7 +90,7 @@ def _build_claim(dialect: str) -> Any:
     )
 
 
-_table = InboundMessage.__table__
+_table = cast(Table, InboundMessage.__table__)
 _SET_REPLY = (
     update(_table)
     .where(_table.c.id == bindparam("message_id"))

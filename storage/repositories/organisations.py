@@ -4,11 +4,12 @@ reads people, answers or tickets for staff takes such a scope."""
 
 from __future__ import annotations
 
+import builtins
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Organisation
@@ -40,7 +41,7 @@ class Scope:
         return [int(part) for part in self.path.strip("/").split("/") if part]
 
 
-def in_scope(org_id_column: ColumnElement[int | None], scope: Scope) -> ColumnElement[bool]:
+def in_scope(org_id_column: SQLColumnExpression[int | None], scope: Scope) -> ColumnElement[bool]:
     """A WHERE clause: the row's organisation lies in `scope` (rows of no organisation are
     seen only by the whole-system scope)."""
     if scope.path == "/":
@@ -99,7 +100,7 @@ class OrganisationRepository:
             query = query.where(Organisation.path.startswith(scope.path))
         return list(await self.session.scalars(query))
 
-    async def chain(self, organisation: Organisation) -> list[Organisation]:
+    async def chain(self, organisation: Organisation) -> builtins.list[Organisation]:  # `list` is a method here
         """The organisation and its ancestors, nearest first."""
         ids = Scope.of(organisation).ids_above_and_self()
         rows = {o.id: o for o in await self.session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}

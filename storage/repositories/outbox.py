@@ -195,7 +195,7 @@ class OutboxRepository:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE/DELETE gives a CursorResult
 
     # --- one recipient's queue, in order (rows are sent in id order per recipient) --------
 
@@ -213,7 +213,7 @@ class OutboxRepository:
             .values(next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount
+        return result.rowcount  # type: ignore[attr-defined]  # an UPDATE/DELETE gives a CursorResult
 
     async def claim_ids(self, ids: list[int], *, now: datetime) -> None:
         """Claim these pending rows for a sender in this process (born "sending")."""

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -115,7 +115,7 @@ def _save_statement(columns: tuple[str, ...]) -> Any:
     """UPDATE of these columns, built once per combination (four exist)."""
     statement = _SAVES.get(columns)
     if statement is None:
-        table = SurveySession.__table__
+        table = cast(Table, SurveySession.__table__)
         statement = _SAVES[columns] = (
             update(table)
             .where(table.c.id == bindparam("survey_id"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 from datetime import datetime
 
@@ -103,7 +104,7 @@ class WeChatAccountRepository:
         )
         await self.session.delete(account)
         await self.session.flush()
-        return int(gone.rowcount or 0)
+        return int(gone.rowcount or 0)  # type: ignore[attr-defined]  # an UPDATE/DELETE gives a CursorResult
 
     # --- scenes -----------------------------------------------------------------------
 
@@ -114,7 +115,7 @@ class WeChatAccountRepository:
             )
         )
 
-    async def scenes(self, account_name: str) -> list[WeChatScene]:
+    async def scenes(self, account_name: str) -> builtins.list[WeChatScene]:  # `list` is a method here
         rows = await self.session.scalars(
             select(WeChatScene)
             .where(WeChatScene.account_name == account_name)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest_asyncio
 
 from bot.channels.base import Inbound, Reply
-from bot.services.runtime import Runtime
 from bot.services.flows import prepare
+from bot.services.runtime import Runtime
 from storage.db import Database
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.services.runtime import Runtime
 from bot.services.flows import publish_files
+from bot.services.runtime import Runtime
 from flows.loader import default_flow_paths, load_path
 from storage.models import Answer, AuditEntry, InboundMessage, Respondent, SurveySession
 from storage.repositories.answers import AnswerRepository

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.services.runtime import Runtime
 from bot.services.flows import prepare
+from bot.services.runtime import Runtime
 from bot.settings import Settings
 from bot.web.simulator import COOKIE, RateLimit, simulator_router
 from storage.db import Database

@@ -16,13 +16,13 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from bot.channels.wechat.api import RedisTokenStore
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
-from bot.services.outbound import queue_message
 from bot.dispatch.rate_limit import RateLimiter
 from bot.dispatch.sender import Sender
-from bot.services.account_directory import AccountDirectory
-from bot.channels.wechat.api import RedisTokenStore
 from bot.dispatch.wechat import WeChatSender
+from bot.services.account_directory import AccountDirectory
+from bot.services.outbound import queue_message
 from storage.db import Database
 from storage.models import OutboxMessage, Respondent
 from storage.repositories.inbound import InboundRepository

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.dispatch.sender import SendResult
 from bot.dispatch.dispatcher import SENDER_ERROR
-from bot.dispatch.sender import Outcome
+from bot.dispatch.sender import Outcome, SendResult
 from storage.models import OutboxMessage, Respondent
 from storage.repositories.outbox import OutboxRepository
 from tests.dispatch.conftest import CUSTOM_SEND, T0

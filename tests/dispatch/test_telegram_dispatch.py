@@ -12,11 +12,11 @@ import pytest_asyncio
 
 from bot.channels.telegram.config import TelegramBot
 from bot.channels.telegram.sending import NO_ANSWER, NO_SUCH_BOT, WAITING
-from bot.dispatch.dispatcher import DispatchStats, dispatch_once
-from bot.services.outbound import queue_message
-from bot.dispatch.telegram import TelegramSender
 from bot.container import open_container
+from bot.dispatch.dispatcher import DispatchStats, dispatch_once
+from bot.dispatch.telegram import TelegramSender
 from bot.dispatch.worker import run_worker
+from bot.services.outbound import queue_message
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import OutboxMessage, Respondent

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import create_app
-from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.container import open_container
+from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.settings import Settings
 from storage.db import Database
 from storage.models import OutboxMessage

@@ -170,7 +170,7 @@ class FakeWeChatApi:
                 return _error(40001)
             if (early := await self._inject(request.url.path)) is not None:
                 return early
-            if not isinstance(body, dict) or not body.get("touser") and "action_name" not in body:
+            if not isinstance(body, dict) or (not body.get("touser") and "action_name" not in body):
                 return _error(47001)
             if request.url.path.endswith("/qrcode/create"):
                 ticket = f"gQ-fake-ticket-{next(self._serial)}=="

@@ -157,7 +157,7 @@ def _paths(flow: Flow) -> list[list[str]]:
             if target == END:
                 done.append(path)
                 continue
-            assert target not in path, f"{flow.id}: cycle {path + [target]}"
+            assert target not in path, f"{flow.id}: cycle {[*path, target]}"
             walk([*path, target])
 
     walk([flow.questions[0].id])
@@ -175,7 +175,7 @@ def _walk(flow: Flow, answers: dict[str, str]) -> list[str]:
         seen.append(here)
         q = flow.question(here)
         given[here] = answers.get(here, q.options[0].code if q.options else None)
-        for target, when in _next_targets(flow, index[here]):
+        for target, when in _next_targets(flow, index[here]):  # noqa: B007 — used after the loop
             if when is None:
                 break
             assert when.min is None and when.max is None and when.answered is None, (

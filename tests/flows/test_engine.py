@@ -322,7 +322,7 @@ case("unsupported-among-misses", [*TO_NEEDS, "嗯嗯嗯", IMAGE, "随便"], {**A
 case("unsupported-at-consent", [IMAGE], {}, CONSENT, "invited", [], ("hint", "intro"), ("抱歉，暂时只能识别文字",))
 
 # The real default flows: only the unhappy answers lead to the follow-up question.
-for flow_id, first, happy, unhappy, follow_up, otherwise in [
+for flow_id, _first, happy, unhappy, follow_up, otherwise in [
     ("humanitarian_aid", "overall", ["非常好", "好", "1", "2"], ["一般", "不好", "3", "4"], "improve", "main_problem"),
     ("volunteer", "overall", ["非常好", "好"], ["一般", "不好"], "improve", "main_problem"),
     ("membership", "overall", ["非常好", "好"], ["一般", "不好"], "improve", "how_members_work"),

@@ -483,7 +483,7 @@ def test_all_nine_default_flows_load_without_errors() -> None:
 
 def test_the_test_fixtures_load_without_errors() -> None:
     for path in sorted(FIXTURES.glob("*.yaml")):
-        flow, _, errors = load_path(path)
+        _, _, errors = load_path(path)
         assert [str(e) for e in errors] == [], path
 
 

@@ -145,7 +145,7 @@ async def test_chinese_values_are_stored_readably(
     db: Database, make_session: MakeSession, t0: datetime
 ) -> None:
     """Staff and reports read the database: JSON keeps Chinese as Chinese, not \\u escapes."""
-    from sqlalchemy import cast, String
+    from sqlalchemy import String, cast
 
     _, session_id = await make_session()
     async with db.transaction() as s:

@@ -58,8 +58,10 @@ class TelegramBot(BaseModel):
 class TelegramSettings(Protocol):
     """The part of bot.settings.Settings this channel reads."""
 
-    telegram_bots: Sequence[TelegramBot]
-    telegram_api_base: str
+    @property
+    def telegram_bots(self) -> Sequence[TelegramBot]: ...  # read-only, so a list[...] field fits
+    @property
+    def telegram_api_base(self) -> str: ...
 
 
 def choose_bot(bots: Sequence[TelegramBot], bot_name: str | None) -> TelegramBot | str:

@@ -27,9 +27,8 @@ from aiogram.types import InlineKeyboardMarkup
 
 from bot.channels.base import Reply
 from bot.channels.telegram.chats import ChatKey, Chats
-from bot.channels.telegram.keyboards import label_of, toggled, ticked_numbers
-from bot.channels.telegram.parse import CHANNEL
-from bot.channels.telegram.parse import Parsed
+from bot.channels.telegram.keyboards import label_of, ticked_numbers, toggled
+from bot.channels.telegram.parse import CHANNEL, Parsed
 from bot.channels.telegram.sending import OUT_OF_TIME, REQUEST_TIMEOUT_S, WAITING, Sent, send_row
 from bot.channels.telegram.texts import say
 from bot.dispatch.sender import backoff
@@ -141,7 +140,8 @@ class Delivery:
             assert self.db is not None
             due = await outbound.earlier_unsent(self.db, CHANNEL, self.account, chat, rows[0].id)
             if due is not None:
-                await self._release(rows, WAITING, "waiting for an earlier message to this chat", max(due, self.clock()))
+                reason = "waiting for an earlier message to this chat"
+                await self._release(rows, WAITING, reason, max(due, self.clock()))
                 return
         assert self.kept.claimed_at is not None
         deadline = self.kept.claimed_at + EAGER_BUDGET

@@ -119,13 +119,12 @@ def _press(account: str, update: Update, now: datetime) -> Parsed:
         # Still answered, so the button stops spinning; nothing else happens.
         return Parsed(update.update_id, lang=lang, press=Press(q.id, PressMeaning("unknown"), q.data, None, None))
     _check_id(chat.id, "chat id")
-    visible = isinstance(message, Message)
     press = Press(
         q.id,
         what,
         q.data,
-        message.message_id if visible else None,
-        message.reply_markup if visible else None,
+        message.message_id if isinstance(message, Message) else None,
+        message.reply_markup if isinstance(message, Message) else None,
     )
     text: str | None = None
     if what.action == "choose":

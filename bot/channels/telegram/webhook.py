@@ -27,7 +27,6 @@ from bot.channels.telegram.handler import TelegramHandler
 from bot.channels.telegram.parse import parse_update
 from bot.services.runtime import Runtime
 
-
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 256 * 1024  # a text message is at most 4096 characters; updates are small
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]

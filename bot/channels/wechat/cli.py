@@ -156,7 +156,9 @@ def remove_account(name: str, force: bool) -> None:
             return await accounts.remove_account(s, name=name, force=force)
 
     removed = _run(work())
-    click.echo(f"已删除 removed {removed.name} ({removed.scenes} scenes); 受访者和回答已保留 respondents and answers kept")
+    click.echo(
+        f"已删除 removed {removed.name} ({removed.scenes} scenes); 受访者和回答已保留 respondents and answers kept"
+    )
     if removed.respondents_in_open_sessions:
         click.echo(
             f"{removed.respondents_in_open_sessions} 位受访者的问卷未结束 respondent(s) were in an open survey",
@@ -213,7 +215,9 @@ def accounts_() -> None:
 
 @wechat.command("scene", help="生成带参数二维码 Make a QR scene that starts a survey (or binds a respondent).")
 @click.option("--account", "account_name", required=True, help="Account name.")
-@click.option("--category", required=True, help="Category code, Chinese or English name, e.g. humanitarian_aid or 人道救助.")
+@click.option(
+    "--category", required=True, help="Category code, Chinese or English name, e.g. humanitarian_aid or 人道救助."
+)
 @click.option("--respondent", "respondent_id", type=int, default=None, help="Bind the scanner to this respondent id.")
 def scene(account_name: str, category: str, respondent_id: int | None) -> None:
     from bot.services import accounts

@@ -66,7 +66,7 @@ def wechat_router(settings: Settings, *, replay_guard: ReplayGuard | None = None
     state: dict[str, Any] = {}
     # Strong references: the event loop keeps only weak ones, and work must outlive a
     # request whose client went away.
-    inflight: set[asyncio.Task[Reply]] = set()
+    inflight: set[asyncio.Task[Turn]] = set()
     late: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager

@@ -29,7 +29,7 @@ HANDLERS: dict[type, Handler] = {
     ev.SessionExpired: on_lifecycle,
 }
 
-__all__ = ["Context", "HANDLERS", "apply"]
+__all__ = ["HANDLERS", "Context", "apply"]
 
 
 async def apply(ctx: Context, events: list[ev.Event]) -> None:

@@ -37,6 +37,10 @@ def _time() -> sa.types.TypeEngine:
     return sa.DateTime(timezone=True)
 
 
+def _fk(name: str, target: str, ondelete: str | None = None) -> sa.ForeignKey:
+    return sa.ForeignKey(target, name=name, ondelete=ondelete)
+
+
 def upgrade() -> None:
     op.create_table(
         "staff_users",
@@ -45,7 +49,12 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(100), nullable=True),
         sa.Column("password_hash", sa.String(255), nullable=False),
         sa.Column("role", sa.String(16), nullable=False),
-        sa.Column("organisation_id", _id(), sa.ForeignKey("organisations.id", name="fk_staff_users_organisation_id_organisations"), nullable=False),
+        sa.Column(
+            "organisation_id",
+            _id(),
+            _fk("fk_staff_users_organisation_id_organisations", "organisations.id"),
+            nullable=False,
+        ),
         sa.Column("email", sa.String(254), nullable=True),
         sa.Column("wecom_userid", sa.String(64), nullable=True),
         sa.Column("notify_via", sa.String(16), nullable=False, server_default="none"),
@@ -62,7 +71,12 @@ def upgrade() -> None:
     op.create_table(
         "staff_sessions",
         sa.Column("id", _id(), primary_key=True),
-        sa.Column("user_id", _id(), sa.ForeignKey("staff_users.id", name="fk_staff_sessions_user_id_staff_users", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "user_id",
+            _id(),
+            _fk("fk_staff_sessions_user_id_staff_users", "staff_users.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("token_hash", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("csrf_token", sa.String(64), nullable=True),
@@ -77,7 +91,12 @@ def upgrade() -> None:
     op.create_table(
         "ticket_queues",
         sa.Column("id", _id(), primary_key=True),
-        sa.Column("organisation_id", _id(), sa.ForeignKey("organisations.id", name="fk_ticket_queues_organisation_id_organisations"), nullable=False),
+        sa.Column(
+            "organisation_id",
+            _id(),
+            _fk("fk_ticket_queues_organisation_id_organisations", "organisations.id"),
+            nullable=False,
+        ),
         sa.Column("code", sa.String(64), nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("categories", _json(), nullable=True),
@@ -93,10 +112,25 @@ def upgrade() -> None:
     op.create_table(
         "tickets",
         sa.Column("id", _id(), primary_key=True),
-        sa.Column("organisation_id", _id(), sa.ForeignKey("organisations.id", name="fk_tickets_organisation_id_organisations"), nullable=True),
-        sa.Column("queue_id", _id(), sa.ForeignKey("ticket_queues.id", name="fk_tickets_queue_id_ticket_queues"), nullable=True),
-        sa.Column("respondent_id", _id(), sa.ForeignKey("respondents.id", name="fk_tickets_respondent_id_respondents"), nullable=False),
-        sa.Column("session_id", _id(), sa.ForeignKey("survey_sessions.id", name="fk_tickets_session_id_survey_sessions"), nullable=True),
+        sa.Column(
+            "organisation_id",
+            _id(),
+            _fk("fk_tickets_organisation_id_organisations", "organisations.id"),
+            nullable=True,
+        ),
+        sa.Column("queue_id", _id(), _fk("fk_tickets_queue_id_ticket_queues", "ticket_queues.id"), nullable=True),
+        sa.Column(
+            "respondent_id",
+            _id(),
+            _fk("fk_tickets_respondent_id_respondents", "respondents.id"),
+            nullable=False,
+        ),
+        sa.Column(
+            "session_id",
+            _id(),
+            _fk("fk_tickets_session_id_survey_sessions", "survey_sessions.id"),
+            nullable=True,
+        ),
         sa.Column("question_id", sa.String(64), nullable=True),
         sa.Column("category", sa.String(64), nullable=True),
         sa.Column("kind", sa.String(16), nullable=False),
@@ -104,7 +138,7 @@ def upgrade() -> None:
         sa.Column("context", _json(), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("priority", sa.Integer(), nullable=False),
-        sa.Column("assignee_id", _id(), sa.ForeignKey("staff_users.id", name="fk_tickets_assignee_id_staff_users"), nullable=True),
+        sa.Column("assignee_id", _id(), _fk("fk_tickets_assignee_id_staff_users", "staff_users.id"), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
         sa.Column("dedup_key", sa.String(200), nullable=True),
         sa.Column("first_response_due_at", _time(), nullable=True),
@@ -128,10 +162,15 @@ def upgrade() -> None:
     op.create_table(
         "ticket_events",
         sa.Column("id", _id(), primary_key=True),
-        sa.Column("ticket_id", _id(), sa.ForeignKey("tickets.id", name="fk_ticket_events_ticket_id_tickets", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "ticket_id",
+            _id(),
+            _fk("fk_ticket_events_ticket_id_tickets", "tickets.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("at", _time(), nullable=False),
         sa.Column("actor", sa.String(200), nullable=False),
-        sa.Column("staff_id", _id(), sa.ForeignKey("staff_users.id", name="fk_ticket_events_staff_id_staff_users"), nullable=True),
+        sa.Column("staff_id", _id(), _fk("fk_ticket_events_staff_id_staff_users", "staff_users.id"), nullable=True),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("from_status", sa.String(16), nullable=True),
         sa.Column("to_status", sa.String(16), nullable=True),
@@ -143,7 +182,12 @@ def upgrade() -> None:
     op.create_table(
         "detection_rules",
         sa.Column("id", _id(), primary_key=True),
-        sa.Column("organisation_id", _id(), sa.ForeignKey("organisations.id", name="fk_detection_rules_organisation_id_organisations"), nullable=False),
+        sa.Column(
+            "organisation_id",
+            _id(),
+            _fk("fk_detection_rules_organisation_id_organisations", "organisations.id"),
+            nullable=False,
+        ),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("created_by", sa.String(200), nullable=False),
         sa.Column("created_at", _time(), nullable=False),
@@ -153,8 +197,18 @@ def upgrade() -> None:
     op.create_table(
         "staff_notices",
         sa.Column("id", _id(), primary_key=True),
-        sa.Column("user_id", _id(), sa.ForeignKey("staff_users.id", name="fk_staff_notices_user_id_staff_users", ondelete="CASCADE"), nullable=False),
-        sa.Column("ticket_id", _id(), sa.ForeignKey("tickets.id", name="fk_staff_notices_ticket_id_tickets", ondelete="CASCADE"), nullable=True),
+        sa.Column(
+            "user_id",
+            _id(),
+            _fk("fk_staff_notices_user_id_staff_users", "staff_users.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column(
+            "ticket_id",
+            _id(),
+            _fk("fk_staff_notices_ticket_id_tickets", "tickets.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("created_at", _time(), nullable=False),

@@ -32,7 +32,7 @@ WEBHOOK = f"/telegram/{BOT}"
 
 class TelegramTestSettings(Settings):
     # Declared here until bot/settings.py has them; re-declaring them then is harmless.
-    telegram_bots: list[TelegramBot] = []
+    telegram_bots: list[TelegramBot] = []  # noqa: RUF012 — a pydantic field, copied per instance
     telegram_api_base: str = DEFAULT_API_BASE
 
 

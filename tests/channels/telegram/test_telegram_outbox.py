@@ -13,9 +13,9 @@ from aiogram.types import Update
 from sqlalchemy import select
 
 from bot.channels.telegram.config import make_bot
+from bot.channels.telegram.delivery import EAGER_BUDGET
 from bot.channels.telegram.handler import TelegramHandler
 from bot.channels.telegram.parse import parse_update
-from bot.channels.telegram.delivery import EAGER_BUDGET
 from bot.channels.telegram.sending import OUT_OF_TIME, WAITING
 from bot.dispatch.dispatcher import DEFAULT_STALE_AFTER, DispatchStats, dispatch_once
 from bot.dispatch.sender import BACKOFF

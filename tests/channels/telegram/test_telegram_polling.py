@@ -12,8 +12,8 @@ from aiogram.utils.backoff import BackoffConfig
 from sqlalchemy import func, select
 
 from bot.channels.telegram.polling import poll, run_polling
-from bot.services.runtime import Runtime
 from bot.services.flows import prepare
+from bot.services.runtime import Runtime
 from storage.db import Database
 from storage.models import InboundMessage
 from storage.repositories.answers import AnswerRepository

@@ -214,7 +214,7 @@ async def test_a_voice_message_gets_a_polite_request_for_text(telegram_app: Tele
 
 async def test_plain_start_asks_which_group_and_a_button_picks_it(telegram_app: TelegramApp) -> None:
     t = telegram_app
-    [menu] = await say(t, "/start")
+    [_menu] = await say(t, "/start")
     buttons = [row[0] for row in t.fake.keyboard_of(t.fake.messages_to(CHAT)[-1])]
     number = next(data for text, data in buttons if "人道救助" in text)
     [greeting] = await press(t, number)

@@ -66,9 +66,8 @@ async def test_bad_or_duplicate_accounts_are_refused_and_change_nothing(db_url: 
 
     from storage.db import Database
 
-    async with Database(db_url) as db:
-        async with db.transaction() as s:
-            assert (await s.scalars(select(WeChatAccount))).all() == []
+    async with Database(db_url) as db, db.transaction() as s:
+        assert (await s.scalars(select(WeChatAccount))).all() == []
     assert (await huifang(env, *add_args())).exit_code == 0
     again = await huifang(env, *add_args())
     assert again.exit_code == 1 and "already exists" in again.output

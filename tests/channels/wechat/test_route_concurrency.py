@@ -166,8 +166,8 @@ async def test_a_turn_that_ends_past_the_budget_commits_its_reply_with_it(db_url
 
     from bot.channels.base import Inbound
     from bot.channels.wechat.route import _keep
-    from bot.services.runtime import Runtime
     from bot.services.flows import prepare
+    from bot.services.runtime import Runtime
 
     db = Database(db_url)
     try:
