@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     # above wechat_api_timeout_s × 4 (token fetch, send, refresh, resend).
     outbox_stale_after_s: float = Field(default=300, ge=30)
     in_process_worker: bool | None = None  # None: on with SQLite, off with PostgreSQL
+
+    # Due jobs (session expiry now; reminders, SLA checks, follow-ups later), run by the same
+    # worker next to the outbox (bot/dispatch/scheduler.py).
+    scheduler_poll_s: float = Field(default=5.0, gt=0, le=300)
+    scheduler_batch: int = Field(default=50, ge=1, le=1000)
+    # A job "running" this long belongs to a dead worker and is run again.
+    job_stale_after_s: float = Field(default=300, ge=30)
+    job_max_attempts: int = Field(default=5, ge=1, le=20)
+    # How often open surveys idle past HUIFANG_EXPIRE_AFTER_DAYS are ended.
+    expire_sweep_every_s: float = Field(default=600, ge=10)
     wechat_rate_per_s: float = Field(default=20, gt=0, le=1000)  # API calls per account
     wechat_api_timeout_s: float = Field(default=5.0, gt=0, le=60)
 

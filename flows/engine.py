@@ -87,8 +87,14 @@ def resume(
 
 
 def expire(state: dict[str, Any], reason: str) -> Step:
-    """End an unfinished session from outside (another survey began, the person left)."""
-    new = {**state, "lifecycle": lifecycle_move(state["lifecycle"], "expire"), "pending": None}
+    """End an unfinished session from outside (another survey began, the person left, a
+    long silence noticed by the expiry sweep); `expired_by` keeps the reason in the state."""
+    new = {
+        **state,
+        "lifecycle": lifecycle_move(state["lifecycle"], "expire"),
+        "pending": None,
+        "expired_by": reason,
+    }
     return Step(new, [SessionExpired(reason)])
 
 
@@ -192,6 +198,7 @@ class _Turn:
         silence = self.now - datetime.fromisoformat(self.s["last_seen"])
         if silence > self.config.expire_after:
             self.lifecycle("expire")
+            self.s["expired_by"] = "silence"
             self.events.append(SessionExpired())
             self.say("expired")
             return Step(self.s, self.events)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.dialects import dialect_name
 
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 
 
 def advisory_key(name: str) -> int:
@@ -35,6 +36,23 @@ async def advisory_xact_lock(session: AsyncSession, name: str) -> None:
     await session.execute(_LOCK, {"key": advisory_key(name)})
 
 
+async def try_advisory_xact_lock(session: AsyncSession, name: str) -> bool:
+    """Like `advisory_xact_lock`, but without waiting: whether the lock is now held.
+
+    For background work that would rather skip someone busy than queue behind them (and
+    so can never be one side of a deadlock). SQLite: always True, as above."""
+    if dialect_name(session) != "postgresql":
+        return True
+    return bool(await session.scalar(_TRY_LOCK, {"key": advisory_key(name)}))
+
+
+def identity_key(channel: str, account: str, external_id: str) -> str:
+    """The key `lock_respondent` takes for one channel identity: the runtime locks the
+    identity a message came from, so everyone else who changes that person's survey
+    (the expiry sweep) must take the same keys."""
+    return f"{channel}:{account}:{external_id}"
+
+
 async def lock_respondent(session: AsyncSession, respondent_key: str) -> None:
     """Serialise transactions touching one respondent (key: e.g. channel:account:external_id).
 
@@ -43,3 +61,8 @@ async def lock_respondent(session: AsyncSession, respondent_key: str) -> None:
     would be lost (measured: 48 of 50 concurrent updates lost without a lock).
     """
     await advisory_xact_lock(session, f"respondent:{respondent_key}")
+
+
+async def try_lock_respondent(session: AsyncSession, respondent_key: str) -> bool:
+    """`lock_respondent` without waiting: whether this transaction now holds the key."""
+    return await try_advisory_xact_lock(session, f"respondent:{respondent_key}")

@@ -1,4 +1,4 @@
-"""The worker loop: dispatch passes until told to stop.
+"""The worker: outbox dispatch passes and due-jobs passes until told to stop.
 
 `huifang worker` runs it as its own process (as many as wanted, on PostgreSQL); on the
 embedded SQLite default the app runs one inside the web process instead (`InProcessWorker`).
@@ -16,7 +16,9 @@ from datetime import timedelta
 
 from bot.container import Clock, Container, open_container, utcnow
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
+from bot.dispatch.scheduler import run_scheduler
 from bot.dispatch.sender import Sender
+from bot.services.jobs import HANDLERS, JobConfig
 from bot.settings import Settings
 from storage.db import Database
 
@@ -57,11 +59,40 @@ async def run_dispatcher(
 
 
 async def run_worker(container: Container, *, stop: asyncio.Event) -> None:
-    """Run until `stop` is set, with the container's database, senders and clock."""
+    """The outbox dispatcher and the due-jobs scheduler side by side until `stop` is set,
+    with the container's database, senders and clock; if one of them ends with an error,
+    the other is cancelled and the error raised."""
+    settings = container.settings
     senders = container.senders()
     if not senders:
-        log.warning("outbox worker has no channel to send on; it will only wait")
-    await run_dispatcher(container.db, senders, settings=container.settings, stop=stop, clock=container.clock)
+        log.warning("outbox worker has no channel to send on; it will only run due jobs")
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(
+            run_dispatcher(container.db, senders, settings=settings, stop=stop, clock=container.clock),
+            name="huifang-outbox",
+        )
+        tasks.create_task(
+            run_scheduler(
+                container.db,
+                HANDLERS,
+                config=job_config(container),
+                poll_s=settings.scheduler_poll_s,
+                batch=settings.scheduler_batch,
+                stale_after=timedelta(seconds=settings.job_stale_after_s),
+                max_attempts=settings.job_max_attempts,
+                stop=stop,
+                clock=container.clock,
+            ),
+            name="huifang-due-jobs",
+        )
+
+
+def job_config(container: Container) -> JobConfig:
+    return JobConfig(
+        engine=container.runtime.config,
+        flows=container.flows,
+        expire_sweep_every=timedelta(seconds=container.settings.expire_sweep_every_s),
+    )
 
 
 async def run_until_signalled(settings: Settings) -> None:

@@ -8,6 +8,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Inbound, OutMessage
+from bot.services import respondents
 from storage.models import Respondent
 from storage.repositories.audit import AuditRepository
 from storage.repositories.respondents import IdentityTaken, RespondentRepository
@@ -36,6 +37,8 @@ async def bind_identity(s: AsyncSession, inbound: Inbound) -> None:
             inbound.channel, inbound.account, inbound.bind_respondent,
         )
         return
+    # The sender's new identity is a lock key nobody else can see yet: hold the person's own.
+    await respondents.lock_person(s, respondent)
     try:
         await people.add_identity(
             respondent,

@@ -25,7 +25,7 @@ from flows import engine, messages, render
 from flows.engine import EngineConfig, Input
 from flows.events import Choice
 from storage.db import Database
-from storage.locks import lock_respondent
+from storage.locks import identity_key, lock_respondent
 from storage.models import Respondent, SurveySession
 from storage.repositories.flows import FlowRepository
 from storage.repositories.inbound import InboundRepository
@@ -66,7 +66,7 @@ class Runtime:
             )
             if message_id is None:
                 return Turn(await self._stored_reply(inbox, inbound.delivery_key))
-            await lock_respondent(s, f"{inbound.channel}:{inbound.account}:{inbound.external_id}")
+            await lock_respondent(s, identity_key(inbound.channel, inbound.account, inbound.external_id))
             respondent, out = await self._turn(s, inbound)
             reply = Reply(messages=tuple(out))
             await inbox.set_reply(
@@ -162,9 +162,17 @@ class Runtime:
         return await self._start(s, respondent, chosen, inbound)
 
     async def _between_surveys(self, s: AsyncSession, respondent: Respondent, inbound: Inbound) -> list[OutMessage]:
-        """No survey open: a known respondent who never had one begins; others are thanked."""
+        """No survey open: a known respondent who never had one begins; one whose survey the
+        expiry sweep ended is told so and starts afresh, as if their message had ended it
+        (see `_resume`); others are thanked."""
+        latest = await SessionRepository(s).latest_for(respondent.id)
+        if latest is not None and latest.status == "expired" and latest.state.get("expired_by") == "silence":
+            flow = await self.flows.load(FlowRepository(s), latest.flow_version_id)
+            notice = OutMessage(messages.text(flow, "expired", latest.state.get("lang", respondent.lang)))
+            found = (await self.catalog_for(s, respondent.organisation_id)).find(flow.category.code)
+            return [notice, *await self._start(s, respondent, found or (latest.flow_version_id, flow), inbound)]
         found = (await self.catalog_for(s, respondent.organisation_id)).find(respondent.category)
-        if found is None or await SessionRepository(s).has_any(respondent.id):
+        if found is None or latest is not None:
             return [OutMessage(messages.text(None, "already_done", respondent.lang))]
         return await self._start(s, respondent, found, inbound)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -38,6 +38,32 @@ class SessionRepository:
             select(SurveySession.id).where(SurveySession.respondent_id == respondent_id).limit(1)
         )
         return found is not None
+
+    async def latest_for(self, respondent_id: int) -> SurveySession | None:
+        """The respondent's most recent session, in any status."""
+        return await self.session.scalar(
+            select(SurveySession)
+            .where(SurveySession.respondent_id == respondent_id)
+            .order_by(SurveySession.started_at.desc(), SurveySession.id.desc())
+            .limit(1)
+        )
+
+    async def idle_open(self, *, before: datetime, limit: int, after_id: int = 0) -> list[SurveySession]:
+        """Open sessions whose respondent has been silent since before `before`, in id order
+        from `after_id` on: last heard from at their last message, or at the start when
+        they never wrote in this session (the engine's `last_seen` is never later)."""
+        last_heard = func.coalesce(SurveySession.last_inbound_at, SurveySession.started_at)
+        rows = await self.session.scalars(
+            select(SurveySession)
+            .where(
+                SurveySession.status.in_(OPEN_STATUSES),
+                last_heard < before,
+                SurveySession.id > after_id,
+            )
+            .order_by(SurveySession.id)
+            .limit(limit)
+        )
+        return list(rows)
 
     async def create(
         self,

@@ -16,11 +16,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import create_app
+from bot.channels.base import Inbound
 from bot.container import open_container
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
+from bot.dispatch.worker import run_worker
 from bot.settings import Settings
 from storage.db import Database
-from storage.models import OutboxMessage
+from storage.models import DueJob, OutboxMessage, SurveySession
 from tests.dispatch.conftest import CUSTOM_SEND, STABLE_TOKEN, T0, World
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -155,3 +157,37 @@ async def test_only_sqlite_runs_the_worker_in_process_unless_told(pg_url, sqlite
             settings = Settings(database_url=url, in_process_worker=told, auto_migrate=False)
             async with open_container(settings, prepare_database=False) as container:
                 assert container.wants_in_process_worker is wanted
+
+
+async def test_the_worker_runs_due_jobs_next_to_the_outbox_on_the_containers_clock(db_url) -> None:
+    """`run_worker` (as `huifang worker` and the in-process worker run it) seeds the expiry
+    sweep and runs it at the container's fixed time: a survey idle for 31 days ends."""
+    settings = Settings(
+        database_url=db_url, auto_migrate=False, worker_poll_s=0.05, scheduler_poll_s=0.05
+    )
+    now = T0 + timedelta(days=31)
+    async with open_container(settings, clock=lambda: now) as container:
+        for n, text in enumerate(("人道救助", "好的")):
+            await container.runtime.handle(Inbound(
+                channel="console", account="local", external_id="idle", kind="text",
+                delivery_key=f"worker-test-{n}", at=T0, text=text,
+            ))  # fmt: skip
+
+        async def status() -> str:
+            async with container.db.transaction() as s:
+                return (await s.scalars(select(SurveySession.status))).one()
+
+        assert await status() == "active"
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(container, stop=stop))
+        deadline = time.monotonic() + 60  # a bound against hanging: it ends once the job is done
+        while await status() != "expired" and time.monotonic() < deadline and not worker.done():
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+
+        assert await status() == "expired"
+        async with container.db.transaction() as s:
+            jobs = list(await s.scalars(select(DueJob).order_by(DueJob.id)))
+        assert [(j.kind, j.status, j.finished_at) for j in jobs[:1]] == [("expire_sessions", "done", now)]
+        assert [(j.status, j.due_at) for j in jobs[1:]] == [("pending", now + timedelta(minutes=10))]

@@ -438,10 +438,17 @@ def test_expire_from_outside() -> None:
     assert conversation.state == before
     assert step.events == [SessionExpired("replaced")]
     assert step.state["lifecycle"] == "expired"
+    assert step.state["expired_by"] == "replaced"  # why it ended, for whoever reads it next
     assert step.state["answers"] == AT_NEEDS
     done = talk(EVERY_TYPE, [*TO_OPINION, "都挺好的"]).state
     with pytest.raises(MachineError):
         engine.expire(done, "replaced")
+
+
+def test_expiry_on_a_late_message_says_it_was_silence() -> None:
+    # The runtime tells an ended-by-silence survey from others by this, whoever noticed it.
+    state = talk(EVERY_TYPE, [*TO_NEEDS, later("1", 31 * DAY)]).state
+    assert (state["lifecycle"], state["expired_by"]) == ("expired", "silence")
 
 
 def test_prompt_repeats_the_current_question_without_changing_anything() -> None:

@@ -1,0 +1,22 @@
+"""Due jobs' handlers, one module per kind, run by the scheduler (bot/dispatch/scheduler.py)
+each in its own transaction; see `JobHandler`. A handler must be idempotent: a worker that
+dies after the handler's effects but before the commit leaves the job to be run again."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.jobs import expire_sessions
+from bot.services.jobs.context import JobConfig, JobContext, JobHandler
+
+HANDLERS: dict[str, JobHandler] = {
+    expire_sessions.KIND: expire_sessions.run,
+}
+
+__all__ = ["HANDLERS", "JobConfig", "JobContext", "JobHandler", "ensure_recurring"]
+
+
+async def ensure_recurring(s: AsyncSession, ctx: JobContext) -> None:
+    """Give every recurring kind a pending run if it has none (the worker, at start and
+    now and then): the first run ever, or a chain ended by a run that failed for good."""
+    await expire_sessions.ensure_scheduled(s, now=ctx.now, every=ctx.config.expire_sweep_every)
