@@ -13,6 +13,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -45,6 +46,8 @@ class RateLimiter:
         burst: int = 1,
         redis: Redis | None = None,
         key_prefix: str = "huifang:rate",
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         if not rate_per_s > 0:
             raise ValueError("rate_per_s must be positive")
@@ -55,6 +58,8 @@ class RateLimiter:
         self._interval_us = max(1, round(1_000_000 / rate_per_s))
         self._redis = redis
         self._prefix = key_prefix
+        self._clock = clock  # seconds, for the in-memory bucket (Redis uses its own TIME)
+        self._sleep = sleep
         self._local: dict[str, float] = {}  # key -> theoretical arrival time (monotonic s)
         self._warned = False
 
@@ -62,7 +67,7 @@ class RateLimiter:
         """Wait for this key's next slot; the seconds waited."""
         wait = await self._reserve(key)
         if wait > 0:
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
         return wait
 
     async def _reserve(self, key: str) -> float:
@@ -83,7 +88,7 @@ class RateLimiter:
 
     def _reserve_locally(self, key: str) -> float:
         interval = self._interval_us / 1_000_000
-        now = time.monotonic()
+        now = self._clock()
         tat = max(self._local.get(key, now), now) + interval
         self._local[key] = tat
         return max(0.0, tat - self.burst * interval - now)

@@ -60,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=60)  # hang guard
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def _my_bubbles(page) -> list[str]:
 def test_the_simulator_in_a_browser(server: str, browser, width: int, height: int) -> None:
     context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
     page = context.new_page()
-    page.set_default_timeout(15000)
+    page.set_default_timeout(60_000)  # a hang guard: waits end when the page is ready
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     # Everything comes from huifang itself: no CDN, no font service.

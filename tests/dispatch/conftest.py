@@ -100,9 +100,10 @@ def make_sender(
     redis_factory: Callable[[], Redis],
     key_prefix: str,
 ) -> SenderFactory:
-    """A WeChatSender on `db` with its own Redis connection, as one worker process has."""
+    """A WeChatSender on `db` with its own Redis connection, as one worker process has.
+    Its API timeout only guards against a hang unless a test passes a short one."""
 
-    def make(db: Database, *, timeout_s: float = 2.0, rate_per_s: float = 1000) -> WeChatSender:
+    def make(db: Database, *, timeout_s: float = 60.0, rate_per_s: float = 1000) -> WeChatSender:
         redis = redis_factory()
         limiter = RateLimiter(
             rate_per_s, burst=max(1, int(rate_per_s)), redis=redis, key_prefix=f"{key_prefix}:rate"

@@ -143,7 +143,7 @@ async def test_rows_of_a_channel_without_sender_wait_for_one(
     person = await world.respondent(OPENID)
     row_id = await world.queue(person, "chat-42", "Привет? 您好", channel="telegram")
 
-    stats = await dispatch({"wechat": make_sender(database)})
+    stats = await dispatch({"wechat": make_sender(database)}, T0)
     assert stats.claimed == 0
     assert ((await world.row(row_id)).status, (await world.row(row_id)).attempts) == ("pending", 0)
 
@@ -159,7 +159,7 @@ async def test_a_sender_that_raises_is_retried_not_fatal(world, dispatch) -> Non
     person = await world.respondent(OPENID)
     row_id = await world.queue(person, "chat-1", channel="telegram")
 
-    stats = await dispatch({"telegram": RecordingSender(fail_with=RuntimeError("boom"))})
+    stats = await dispatch({"telegram": RecordingSender(fail_with=RuntimeError("boom"))}, T0)
 
     assert stats.retried == 1
     row = await world.row(row_id)

@@ -46,7 +46,7 @@ def bots() -> list[TelegramBot]:
 
 @pytest_asyncio.fixture
 async def sender(db: Database, fake: FakeTelegramApi) -> AsyncIterator[TelegramSender]:
-    sender = TelegramSender(db, bots(), api_base=fake.base_url, timeout_s=1)
+    sender = TelegramSender(db, bots(), api_base=fake.base_url, timeout_s=60)  # a hang guard
     try:
         yield sender
     finally:
@@ -188,10 +188,14 @@ async def test_no_answer_flood_control_and_operator_problems_are_retried(
     lost = await queue(db, await person(db, CHAT), CHAT, "丢了的")
     flooded = await queue(db, await person(db, OTHER_CHAT), OTHER_CHAT, "太快的")
     unknown_bot = await queue(db, None, 7_000_003, "别的机器人", account="retired_bot")
-    fake.stall_next("sendMessage", 1.5)  # longer than the sender's 1 s timeout
+    fake.stall_next("sendMessage", 3600)  # no answer before the impatient sender gives up
     fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 5", retry_after=5)
 
-    stats = await dispatch(db, sender, concurrency=1, max_attempts=2)
+    impatient = TelegramSender(db, bots(), api_base=fake.base_url, timeout_s=2)
+    try:
+        stats = await dispatch(db, impatient, concurrency=1, max_attempts=2)
+    finally:
+        await impatient.aclose()
 
     assert (stats.claimed, stats.retried, stats.sent) == (3, 3, 0)
     assert [(r.status, r.last_errcode) for r in [await row(db, i) for i in (lost, flooded, unknown_bot)]] == [
@@ -229,5 +233,5 @@ async def test_the_worker_sends_telegram_rows_when_bots_are_configured(
                     await asyncio.sleep(0.05)
         finally:
             stop.set()
-            await asyncio.wait_for(worker, 5)
+            await asyncio.wait_for(worker, 60)  # only against a hang
     assert fake.texts_to(CHAT) == ["您好，这是一条回访消息。"]

@@ -304,14 +304,17 @@ async def test_timeout_is_retried(fake_wechat, world, dispatch, make_sender, dat
     person = await world.respondent(OPENID)
     await world.inbound(OPENID, T0 - timedelta(hours=1))
     row_id = await world.queue(person, OPENID)
-    fake_wechat.delay_next(CUSTOM_SEND, 1.0)
-    sender = make_sender(database, timeout_s=0.3)
+    # Far past the 0.3 s timeout; short enough for the retry to wait it out should a slow
+    # token fetch have timed out first and left this delay to the next send.
+    fake_wechat.delay_next(CUSTOM_SEND, 5.0)
+    impatient = make_sender(database, timeout_s=0.3)
 
-    await dispatch({"wechat": sender})
+    await dispatch({"wechat": impatient}, T0)  # the token fetch or the send times out
     row = await world.row(row_id)
     assert (row.status, row.last_errcode) == ("pending", TIMEOUT)
 
-    await dispatch({"wechat": sender}, T0 + timedelta(seconds=10))
+    # The retry goes out, through a worker whose timeout cannot trip on a loaded machine.
+    await dispatch({"wechat": make_sender(database)}, T0 + timedelta(seconds=10))
     assert (await world.row(row_id)).status == "sent"
 
 

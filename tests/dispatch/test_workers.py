@@ -109,7 +109,7 @@ async def test_two_worker_processes_share_the_work_and_the_token(
             for worker in workers:
                 if worker.returncode is None:
                     worker.send_signal(signal.SIGTERM)
-            outputs = [await asyncio.wait_for(worker.communicate(), 15) for worker in workers]
+            outputs = [await asyncio.wait_for(worker.communicate(), 60) for worker in workers]  # hang guard
 
         logs = [err.decode() for _, err in outputs]
         assert [w.returncode for w in workers] == [0, 0], logs

@@ -251,8 +251,11 @@ class FakeTelegramApi:
         injected = self._injected.get(method)
         if injected:
             e = injected.popleft()
-            if e.stall_s:
-                await asyncio.sleep(e.stall_s)
+            if e.stall_s:  # cut short when the fake closes, so a long stall holds up nothing
+                try:
+                    await asyncio.wait_for(self._closing.wait(), e.stall_s)
+                except TimeoutError:
+                    pass
             return _error(e.error_code, e.description, e.retry_after)
         try:
             result = await handler(params)

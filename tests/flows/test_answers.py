@@ -582,11 +582,17 @@ def test_info_accepts_anything(raw: str) -> None:
 
 
 def test_choice_parsing_is_fast_enough_for_the_engine() -> None:
-    """The engine's budget is 50 µs per message (20,000/s on one core); parsing uses a fraction."""
+    """The engine's budget is 50 µs per message (20,000/s on one core); parsing uses a fraction.
+
+    Measured in this thread's CPU time, not wall time: other processes competing for the
+    cores do not count against it. The best of five rounds leaves out a stray GC pause."""
     answers = ["1", "２", "非常好", "第二个吧", "我觉得非常好", "b"] * 500
     parse_answer(SINGLE, "1")  # build the lookup table once, as the running engine has
-    started = time.perf_counter()
-    for raw in answers:
-        parse_answer(SINGLE, raw)
-    per_answer = (time.perf_counter() - started) / len(answers)
+    rounds = []
+    for _ in range(5):
+        started = time.thread_time()
+        for raw in answers:
+            parse_answer(SINGLE, raw)
+        rounds.append(time.thread_time() - started)
+    per_answer = min(rounds) / len(answers)
     assert per_answer < 50e-6

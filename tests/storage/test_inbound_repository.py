@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from storage.db import Database
 from storage.models import InboundMessage
@@ -99,16 +99,35 @@ async def test_claim_racing_an_open_transaction_loses_once_it_commits(
     """The second claim of a key waits for the first transaction; once that commits it is a
     duplicate. (PostgreSQL: the unique index waits; SQLite: the writer lock does.)"""
     claimed = asyncio.Event()
+    trying = asyncio.Event()
+
+    async def second_is_held_up() -> None:
+        # SQLite: `trying` is set just before transaction(), which queues on the writer lock
+        # without yielding first, so it is already waiting. PostgreSQL: its INSERT waits on
+        # the unique index, seen as a Lock wait in pg_stat_activity.
+        if db.engine.dialect.name != "postgresql":
+            return
+        async with asyncio.timeout(60):  # only against a hang; ends as soon as it waits
+            while True:
+                async with db.transaction() as s:
+                    if await s.scalar(text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )):  # fmt: skip
+                        return
+                await asyncio.sleep(0.01)
 
     async def first() -> int | None:
         async with db.transaction() as s:
             result = await InboundRepository(s).claim(**_delivery("wechat:msg:race", t0))
             claimed.set()
-            await asyncio.sleep(0.2)  # still uncommitted while the second one tries
+            await trying.wait()
+            await second_is_held_up()  # still uncommitted while the second one tries
             return result
 
     async def second() -> int | None:
         await claimed.wait()
+        trying.set()
         async with db.transaction() as s:
             return await InboundRepository(s).claim(**_delivery("wechat:msg:race", t0))
 

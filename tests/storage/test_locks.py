@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import pytest
+from sqlalchemy import text
 
 from storage.db import Database
 from storage.locks import advisory_key, lock_respondent
 from storage.repositories import SessionRepository
 
 MakeSession = Callable[..., Awaitable[tuple[int, int]]]
+HANG_GUARD_S = 60  # only against a hang; every wait below ends as soon as its state is reached
 
 
 def test_key_is_the_same_in_every_process() -> None:
@@ -68,13 +70,23 @@ async def test_postgres_lock_is_per_respondent_and_ends_with_the_transaction(
         async with db.transaction() as s:
             await lock_respondent(s, key)
 
+    async def waiting_for_advisory_locks() -> int:
+        async with db.transaction() as s:
+            return await s.scalar(text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ))  # fmt: skip
+
     holder = asyncio.create_task(hold("a", fail=True))
     await holding.wait()
-    await asyncio.wait_for(take("b"), timeout=2)  # another respondent is not held up
+    # "a" stays held throughout: "b" finishing at all shows it was not held up by it.
+    await asyncio.wait_for(take("b"), timeout=HANG_GUARD_S)
     waiter = asyncio.create_task(take("a"))
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(HANG_GUARD_S):  # until PostgreSQL has it queued on the lock
+        while await waiting_for_advisory_locks() != 1:
+            await asyncio.sleep(0.01)
     assert not waiter.done()  # the same respondent waits
     release.set()
     with pytest.raises(RuntimeError):
         await holder
-    await asyncio.wait_for(waiter, timeout=2)  # rollback released the lock
+    await asyncio.wait_for(waiter, timeout=HANG_GUARD_S)  # rollback released the lock

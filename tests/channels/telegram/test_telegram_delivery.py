@@ -117,7 +117,7 @@ async def test_what_each_failure_means_for_the_row(
 
 
 async def test_a_request_that_gets_no_answer_is_retryable(bot: Bot, fake_telegram: FakeTelegramApi) -> None:
-    fake_telegram.stall_next("sendMessage", 1.5)
+    fake_telegram.stall_next("sendMessage", 3600)  # no answer before the 1 s timeout
     sent = await send_row(bot, str(CHAT), "您好", None, timeout_s=1)
     assert (sent.result.errcode, sent.result.retryable) == (NO_ANSWER, True)
     assert fake_telegram.texts_to(CHAT) == []

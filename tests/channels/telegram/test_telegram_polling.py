@@ -11,7 +11,7 @@ import pytest_asyncio
 from aiogram.utils.backoff import BackoffConfig
 from sqlalchemy import func, select
 
-from bot.channels.telegram.polling import poll, run_polling
+from bot.channels.telegram.polling import POLL_TIMEOUT_S, poll, run_polling
 from bot.services.flows import prepare
 from bot.services.runtime import Runtime
 from storage.db import Database
@@ -41,6 +41,9 @@ async def until(condition: Callable[[], bool]) -> None:
 # Long polls are held for an hour: a poller that stops at all did not wait one out.
 LONG_POLL_S = 3600
 HANG_GUARD_S = 60  # only against a hang, far below LONG_POLL_S
+# run_polling long-polls for POLL_TIMEOUT_S (25 s): ending well before one would have run out
+# shows the stop cut it short, with room for a loaded machine.
+STOPS_MID_POLL_S = POLL_TIMEOUT_S - 5
 
 
 class Poller:
@@ -130,7 +133,7 @@ async def test_run_polling_serves_the_configured_bot_until_stopped(
     task = asyncio.create_task(run_polling(settings, stop=stop))
     await until(lambda: len(fake.texts_to(CHAT)) == 1)
     stop.set()
-    assert await asyncio.wait_for(task, 5) == 0
+    assert await asyncio.wait_for(task, STOPS_MID_POLL_S) == 0
     assert "您之前得到过我们的救助" in fake.texts_to(CHAT)[0]
 
 
@@ -154,7 +157,7 @@ async def test_a_reply_refused_while_polling_is_sent_by_the_pollers_own_worker(
     task = asyncio.create_task(run_polling(settings, stop=stop))
     await until(lambda: len(fake.texts_to(CHAT)) == 1)
     stop.set()
-    assert await asyncio.wait_for(task, 5) == 0
+    assert await asyncio.wait_for(task, STOPS_MID_POLL_S) == 0
     assert "您之前得到过我们的救助" in fake.texts_to(CHAT)[0]
     assert len(fake.calls_to("sendMessage")) == 2  # refused once, then sent once
 

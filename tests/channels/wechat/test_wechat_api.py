@@ -40,7 +40,7 @@ def make_api(
     """A WeChatApi with its own Redis connection, as a separate process would have."""
 
     async def make(keys: AccountKeys = PLAIN_KEYS, **options) -> WeChatApi:
-        options.setdefault("timeout_s", 2.0)
+        options.setdefault("timeout_s", 60.0)  # a hang guard unless a test wants a timeout
         return WeChatApi(
             keys, http=http, redis=await redis_client_factory(), base_url=fake_wechat.base_url,
             key_prefix=redis_prefix, **options,
@@ -151,8 +151,8 @@ async def test_send_failures_are_classified(
 
 
 async def test_timeout_is_retryable_and_bounded(fake_wechat: FakeWeChatApi, make_api) -> None:
+    await (await make_api()).access_token()  # shared through Redis, without a short timeout
     api = await make_api(timeout_s=0.3)
-    await api.access_token()
     fake_wechat.delay_next(CUSTOM_SEND, 5.0)
 
     result = await api.send_text(OPENID, "您好")
@@ -164,7 +164,7 @@ async def test_timeout_is_retryable_and_bounded(fake_wechat: FakeWeChatApi, make
 
 
 async def test_token_fetch_timeout_becomes_a_retryable_result(
-    fake_wechat: FakeWeChatApi, make_api
+    fake_wechat: FakeWeChatApi, make_api, redis_client_factory: RedisFactory, redis_prefix: str
 ) -> None:
     api = await make_api(timeout_s=0.3)
     fake_wechat.delay_next(STABLE_TOKEN, 5.0)
@@ -173,7 +173,9 @@ async def test_token_fetch_timeout_becomes_a_retryable_result(
 
     assert (result.errcode, result.retryable) == (TIMEOUT, True)
     assert fake_wechat.count(CUSTOM_SEND) == 0
-    assert (await api.send_text(OPENID, "您好")).ok  # the lock was released
+    redis = await redis_client_factory()
+    assert not await redis.exists(f"{redis_prefix}:access_token_lock:{APP_ID}")  # released
+    assert (await (await make_api()).send_text(OPENID, "您好")).ok
 
 
 async def test_unreachable_api_is_retryable(
