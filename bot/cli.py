@@ -121,7 +121,11 @@ def serve(host: str | None, port: int | None) -> None:
                     shown = "127.0.0.1"  # listening everywhere: this machine's browser reaches it here
                 elif ":" in shown:
                     shown = f"[{shown}]"
-                logging.getLogger("uvicorn.error").info("模拟器 simulator: http://%s:%s/simulator", shown, bound)
+                base = f"http://{shown}:{bound}"
+                if settings.simulator_on:
+                    logging.getLogger("uvicorn.error").info("模拟器 simulator: %s/simulator", base)
+                else:  # production: the simulator is off unless HUIFANG_SIMULATOR_ENABLED
+                    logging.getLogger("uvicorn.error").info("服务地址 serving at: %s (健康检查 %s/healthz)", base, base)
 
     settings = Settings()
     config = uvicorn.Config(
