@@ -48,7 +48,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         还没到账 没到账 没收到 还没收到 没拿到 还没拿到 没发给 没发下来 还没发 还没下来 没下来 没批 还没批
         没录 没记上 没报 没退 没改 没落实 没安排 没通知 没有通知 没见到 没拨 没办成 办不成 没办好
         没开出来 没有收据 连个收据 写错了 是错的 被退回 退回来了 挪到 没跟我商量 取消了 迟到
-        拖起 拖了 拖着 拖到 一直拖 拖拉 拖延 拖欠 拖了好久 太慢 慢得很 好慢 太晚 来不及
+        拖起 拖了 拖着 拖到 一直拖 拖拉 拖延 拖欠 拖了好久 别再拖 别拖了 不要再拖 不要拖了 别再让 不要再让 太慢 慢得很 好慢 太晚 来不及
         说好的 说好报销 答应的 答应帮 答应给 承诺的
         问题没解决 问题还没解决 问题都没解决 问题一直没解决 没解决 没有解决 还没解决 问题到现在
         有问题 存在问题 出了问题 出问题 投诉 举报 有虫 陈米 坏了 成摆设 根本来不及 练都练不成
@@ -62,7 +62,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "complain", "never came", "nobody came", "no one came", "never received", "not received",
         "haven't received", "have not received", "didn't receive", "did not receive",
         "still haven't", "still not", "still waiting", "never followed up", "barely",
-        "promised", "ignored", "waste of time", "nobody ever", "no one ever",
+        "promised", "ignored", "waste of time", "nobody ever", "no one ever", "sent me back",
+        "broken", "too complicated", "lost my", "wrong",
     ),
     HELP: _words(
         """
@@ -101,7 +102,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
     + (
         "suggest", "suggestion", "it would be better", "would be better if", "would be nice",
         "recommend", "maybe you could", "you could", "you should", "should have more",
-        "more hands-on", "more practice", "i hope",
+        "more hands-on", "more practice", "i hope", "need more", "needs more", "would be good",
+        "would reassure", "would help", "could be", "should be", "more information",
     ),
     # Never escalate: what people say when all is well or they have nothing to add, and words
     # that merely contain a phrase of another kind ("人工呼吸" holds 人工, "态度很好" 态度).
@@ -126,10 +128,11 @@ PATTERNS: dict[str, tuple[str, ...]] = {
     COMPLAINT: (
         # "到现在都没录进系统", "至今未收到": something still not done
         r"(?:到现在|至今|到今天|到今年)[^,.!?;。、]{0,6}(?:没|未|莫得)(?!什么|啥|有问题|问题)",
-        r"一直没(?!什么|啥|有问题|问题|出过)",
+        r"一直没(?!什么|啥|有问题|问题|出过|人)",
         r"(?:已经|都|现在)[^,.!?;。、]{0,3}(?:[一二三四五六七八九十两几半]|\d+)+个?多?(?:月|年|星期|礼拜)了",
         r"(?:跑|打|问|催)了(?:[一二三四五六七八九十两几好]+)(?:趟|次|回|遍)",
-        r"no(?:body| one)(?: has| have|'s)? (?:ever )?(?:called|contacted|followed|came|come|replied|answered|got back)",
+        r"no(?:body| one)(?: has| have|'s)? (?:ever )?(?:called|contacted|followed|came|come|replied|answered|got back|refunded|fixed|helped|told|explained)",
+        r"(?:two|three|four|five|several|many) times",
         r"not (?:very |really |too |entirely )?(?:satisfied|happy)",
         # "都说不归他们管": passed from one office to the next
         r"不归[^,.!?;。、]{0,4}管",
