@@ -3,7 +3,8 @@
 One pass of one compiled regular expression over the normalised text finds every phrase of
 every kind (longest first at each place, patterns before phrases); a phrase right after a
 negator counts as none. Clauses that no phrase touched get two last chances: a negative
-satisfaction reading ("老师讲得不好") is a complaint, a bare question ("这个呢？") asks for help.
+satisfaction reading ("老师讲得不好") is a complaint, a bare question ("这个呢？", "收不收",
+"还能申请不") asks for help.
 The kinds found then decide by PRECEDENCE.
 """
 
@@ -13,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from flows.answers.lexicon import Reading, read_satisfaction
+from flows.answers.lexicon import A_NOT_A, Reading, collapse_repeats, read_satisfaction
 from flows.detect import rules as R
 from flows.detect.ruleset import RuleSet
 from flows.normalize import normalize
@@ -31,6 +32,7 @@ _NEGATED_ZH = re.compile(
     f"(?:{_any(R.COORDINATED_NOUNS)}{_any(R.CONJUNCTIONS)}{_any(R.NEGATION_FILLERS)}*)?$"
 )
 _NEGATED_EN = re.compile(R.ENGLISH_NEGATION)
+_QUESTION_TAIL = re.compile(R.QUESTION_TAIL)
 _LOOKBACK = 16  # characters before a phrase where its negator may be
 
 
@@ -173,7 +175,12 @@ def classify(text: str, *, extra: RuleSet | None = None) -> Detection:
         reading = read_satisfaction(words)
         if isinstance(reading, Reading) and reading.level < 0:
             found.setdefault(R.COMPLAINT, []).append(words)
-        elif norm[end : end + 1] == "?" or words.endswith(R.QUESTION_ENDINGS):
+        elif (
+            norm[end : end + 1] == "?"
+            or words.endswith(R.QUESTION_ENDINGS)
+            or (len(words) >= 4 and _QUESTION_TAIL.search(words))
+            or A_NOT_A.search(collapse_repeats(words))  # "收不收", "会不会"; not "不错不错"
+        ):
             found.setdefault(R.HELP, []).append(words)
     for kind in R.PRECEDENCE:
         if kind in found:

@@ -54,6 +54,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         有问题 存在问题 出了问题 出问题 投诉 举报 有虫 陈米 坏了 成摆设 根本来不及 练都练不成
         不晓得啥情况 不晓得干啥 不知道干啥 很乱 太挤 站都站不下 错过了 没扎进去
         没给 没给我 没人解决 登不进去 进不去 登不上
+        有啥用 有什么用 有啥子用 石沉大海 杳无音信 傲慢 冷漠 刁难 弄丢 破的 破了 发霉 变质 白跑
         """
     )
     + (
@@ -63,7 +64,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "haven't received", "have not received", "didn't receive", "did not receive",
         "still haven't", "still not", "still waiting", "never followed up", "barely",
         "promised", "ignored", "waste of time", "nobody ever", "no one ever", "sent me back",
-        "broken", "too complicated", "lost my", "wrong",
+        "broken", "too complicated", "lost my", "wrong", "never told", "wasn't told", "not told",
     ),
     HELP: _words(
         """
@@ -79,7 +80,7 @@ PHRASES: dict[str, tuple[str, ...]] = {
         人工 转人工 人工客服 找工作人员 找个人 找人问 真人 找负责人 找领导
         搞不懂 搞不醒豁 搞不清楚 弄不明白 不会弄 不会用 看不懂 不晓得咋个 不知道怎么 不知道去哪
         不知道参与方式 想申请 我想申请 想报名 想登记 想参加 想当 想加入 想成立 想定向 想办 想再看
-        可以申请 能申请 能取消 续费 到期了
+        可以申请 能申请 能取消 续费 到期了 联系谁 找谁 问谁 哪个部门 哪个单位 哪位 哪家 问问 想找
         """
     )
     + (
@@ -87,7 +88,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         "can you", "could you", "could someone", "can someone", "please call", "call me",
         "call me back", "contact me", "get in touch", "i want to join", "who should i",
         "is there", "what do i need", "i need help", "help me", "talk to", "real person",
-        "human", "agent", "send me",
+        "human", "agent", "send me", "who do i", "who should", "who can", "where should",
+        "what should i", "is it possible",
     ),
     SUGGESTION: _words(
         """
@@ -97,13 +99,16 @@ PHRASES: dict[str, tuple[str, ...]] = {
         太短 较短 陈旧 太老 更新一下 简化 简单点 简单一些 方便一些 可以更 可以做 可以建 可以给 可以印
         可以不用 可以再 提高 提升 扩大 增加 延长 完善 改进 优化 长效机制 一阵风 紧紧围绕 广泛听取 合作 纳入
         补充 丰富 交流 分老年人班 更丰富 不方便 意见和建议 意见建议 意见或建议
+        会更 更好 更加 好很多 就好了 效果更好 建个 搞个 设个 配个
+        短了点 短了一点 慢了点 慢了一点 小了点 远了点 贵了点 少了一点
         """
     )
     + (
         "suggest", "suggestion", "it would be better", "would be better if", "would be nice",
         "recommend", "maybe you could", "you could", "you should", "should have more",
         "more hands-on", "more practice", "i hope", "need more", "needs more", "would be good",
-        "would reassure", "would help", "could be", "should be", "more information",
+        "would reassure", "would help", "could be", "should be", "more information", "perhaps",
+        "maybe", "partner with", "how about",
     ),
     # Never escalate: what people say when all is well or they have nothing to add, and words
     # that merely contain a phrase of another kind ("人工呼吸" holds 人工, "态度很好" 态度).
@@ -114,7 +119,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
         没意见 没有意见 无意见 莫得意见 没得意见 没得啥子意见 没什么意见 没有什么意见 没有建议 没什么建议
         没啥子建议 没有其他 没有别的 没有了 暂时没有 没有补充 没有什么补充 都挺好 挺好 很好 满意 巴适 安逸
         撇脱 要得 谢谢 感谢 态度很好 态度好 服务周到 人工呼吸 人工智能 没有顾虑 没什么顾虑 不需要帮助
-        收到了 已经收到 一切都好 一切顺利
+        收到了 已经收到 一切都好 一切顺利 还可以 都可以 也可以 可以的
+        不知道怎么说 不知道说什么 不晓得说啥 不晓得咋个说 不知道说啥
         """
     )
     + (
@@ -134,29 +140,45 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"no(?:body| one)(?: has| have|'s)? (?:ever )?(?:called|contacted|followed|came|come|replied|answered|got back|refunded|fixed|helped|told|explained)",
         r"(?:two|three|four|five|several|many) times",
         r"not (?:very |really |too |entirely )?(?:satisfied|happy)",
+        # "开错", "贴错了": done wrongly
+        r"[开贴写弄搞填发算记登录打印报寄]错",
+        # "打不进去", "查不到", "联系不上": tried and failed
+        r"(?:查|打|找|领|拿|联系|登|挤|办|问|进)不(?:到|进去|进|通|上)",
+        # "凭什么不给", "为啥子没有我们": a grievance asked as a question
+        r"(?:为什么|为啥子?|凭什么)[^,.!?;。、]{0,12}(?:不|没)",
+        r"(?:still )?(?:hasn't|haven't|has not|have not|didn't|did not|never|wasn't) (?:been |yet )?(?:arrived|received|come|told|paid|refunded|fixed|answered|called|contacted|replied|heard)",
         # "都说不归他们管": passed from one office to the next
         r"不归[^,.!?;。、]{0,4}管",
     ),
     HELP: (
         # A question put as "可以…吗" / "能…吗": a request, even when it names no verb we know
         r"(?:可以|能)[^,.!?;。、]{0,12}吗",
+        # "要怎么变更", "咋个弄": how, whatever the verb ("怎么样" is an opinion)
+        r"(?:怎么|咋个|咋|如何)(?!样|说呢|还|会这样)",
+        # "麻烦让社区来一趟": a polite request ("麻烦了" is only thanks)
+        r"麻烦(?!了|你们了|您了|死了)",
     ),
     SUGGESTION: (
         r"要是[^,.!?;。]{1,20}就(?:好|安逸|巴适|方便)",
-        r"再[^,.!?;。、]{1,3}一[点些]",
+        r"再[^,.!?;。、]{1,3}一?[点些]",
+        r"[大多快长早细][一]?[点些](?![儿]?[吗?了])",
+        # "可以请家属来讲", "可以换点礼品": a proposal ("还可以", "都可以" are none)
+        r"可以(?=[\u4e00-\u9fff])(?!吗|不|了|的|啊|呀|哈)",
     ),
     NONE: (),
 }
 
 # A message that is only a question ("这个呢？") asks for something even without a known phrase.
-QUESTION_ENDINGS = ("?", "吗", "么", "呢")
+QUESTION_ENDINGS = ("?", "吗")
+# Sichuan and colloquial questions end in a bare 不 or 没有: "还能再申请一次不", "定了没有".
+QUESTION_TAIL = r"(?:[^都也并还就我你他她]不|了没有?|有[^,.!?;。、]{1,8}没有?)$"
 
 NEGATORS: frozenset[str] = _LEXICON_NEGATORS | frozenset(
     "不是 不存在 不用 不需要 无需 别 并没 没啥 没得啥子 莫得啥子 没有什么 没什么 毫无".split()
 )
 # Words that may stand between a negator and what it negates: "没有什么不满意", "没有太大的问题".
 NEGATION_FILLERS: frozenset[str] = frozenset(
-    "什么 啥子 啥 任何 太大的 太大 多大的 多大 很大的 很大 大的 其他的 其他 别的 特别的 特别 太多 多少 再 要 过 的".split()
+    "人 什么 啥子 啥 任何 太大的 太大 多大的 多大 很大的 很大 大的 其他的 其他 别的 特别的 特别 太多 多少 再 要 过 的".split()
 )
 # A negation reaches over "和" to the next noun: "没有什么意见和建议", "没有问题或困难".
 COORDINATED_NOUNS: frozenset[str] = frozenset("意见 问题 困难 想法 要求 顾虑 补充".split())
