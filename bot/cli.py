@@ -12,6 +12,7 @@ from bot.channels.wechat.cli import wechat
 from bot.orgs_cli import orgs
 from bot.secrets_cli import secrets
 from bot.settings import Settings
+from bot.tickets_cli import tickets
 from flows.loader import FlowFileError, load_path
 
 
@@ -324,6 +325,7 @@ def telegram_webhook(public_url: str, bot_name: str | None) -> None:
 main.add_command(wechat)
 main.add_command(orgs)
 main.add_command(secrets)
+main.add_command(tickets)
 
 if __name__ == "__main__":
     main()
