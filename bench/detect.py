@@ -68,22 +68,22 @@ def report(name: str, cases: list[Case], show_errors: bool) -> tuple[float, floa
     got = [classify(c.text) for c in cases]
     print(f"\n== {name}: {len(cases)} sentences ({SETS[name].name})")
     print(f"{'':12} {'precision':>9} {'recall':>7} {'F1':>6} {'support':>8}")
-    p, r, f, n = prf([(c.kind in escalating, d.escalate) for c, d in zip(cases, got)])
+    p, r, f, n = prf([(c.kind in escalating, d.escalate) for c, d in zip(cases, got, strict=False)])
     print(f"{'escalate':12} {p:9.3f} {r:7.3f} {f:6.3f} {n:8}")
     escalate = (p, r)
     for kind in KINDS:
-        p, r, f, n = prf([(c.kind == kind, d.kind == kind) for c, d in zip(cases, got)])
+        p, r, f, n = prf([(c.kind == kind, d.kind == kind) for c, d in zip(cases, got, strict=False)])
         print(f"{kind:12} {p:9.3f} {r:7.3f} {f:6.3f} {n:8}")
-    accuracy = sum(c.kind == d.kind for c, d in zip(cases, got)) / len(cases)
+    accuracy = sum(c.kind == d.kind for c, d in zip(cases, got, strict=False)) / len(cases)
     print(f"kind accuracy {accuracy:.3f}")
     print("\nconfusion (rows: label, columns: read as)")
     print(f"{'':12}" + "".join(f"{k:>11}" for k in KINDS))
     for truth in KINDS:
-        row = [sum(c.kind == truth and d.kind == read for c, d in zip(cases, got)) for read in KINDS]
+        row = [sum(c.kind == truth and d.kind == read for c, d in zip(cases, got, strict=False)) for read in KINDS]
         print(f"{truth:12}" + "".join(f"{v:11}" for v in row))
     if show_errors:
         print("\nread wrongly:")
-        for c, d in zip(cases, got):
+        for c, d in zip(cases, got, strict=False):
             if c.kind != d.kind:
                 flag = "!" if (c.kind in escalating) != d.escalate else " "
                 print(f" {flag} {SETS[name].name}:{c.line} {c.kind} → {d.kind} {list(d.matched)}  {c.text}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from flows.answers.lexicon import A_NOT_A, Reading, collapse_repeats, read_satisfaction
 from flows.detect import rules as R
@@ -65,21 +66,21 @@ def _trie_regex(phrases: list[str]) -> str:
     (about 1.5 ms per answer); a trie tries only the phrases that share what was read so far.
     English words must match whole: "human" is not inside "humanitarian".
     """
-    trie: dict = {}
+    trie: dict[str, Any] = {}
     for phrase in phrases:
         node = trie
         for ch in phrase:
             node = node.setdefault(ch, {})
         node[""] = True
 
-    def walk(node: dict, last: str) -> str:
+    def walk(node: dict[str, Any], last: str) -> str:
         parts = [
             re.escape(ch) + walk(child, ch) for ch, child in sorted(node.items()) if ch
         ]
         if "" in node:  # a phrase may end here: tried after every longer one
             parts.append(f"(?!{_WORD_EDGE})" if _is_word_char(last) else "")
         if len(parts) == 1:
-            return parts[0]
+            return str(parts[0])
         return "(?:" + "|".join(parts) + ")"
 
     tops = []
@@ -115,10 +116,8 @@ class _Matcher:
         out = []
         for m in self._regex.finditer(text):
             group = m.lastindex
-            if group == self._trie_group:
-                kind = self._phrase_kinds[m.group()]
-            else:
-                kind = self._pattern_kinds[group - 1]  # type: ignore[operator]  # one group each
+            # one capturing group per pattern, and the trie's last
+            kind = self._phrase_kinds[m.group()] if group == self._trie_group else self._pattern_kinds[group - 1]  # type: ignore[operator]
             start = m.start()
             out.append(_Hit(kind, start, m.end(), kind != R.NONE and _negated(text, start)))
         return out

@@ -108,7 +108,7 @@ def load_rules(name: str, text: str) -> tuple[RuleSet | None, list[FlowError]]:
         out = []
         for err in exc.errors():
             path = _path(tuple(err["loc"]))
-            out.append(FlowError(name, src.line_of(path), path, _message(err)))
+            out.append(FlowError(name, src.line_of(path), path, _message(dict(err))))
         return None, out
     total = sum(len(getattr(rules, kind)) for kind in KINDS)
     if total > MAX_PHRASES:

@@ -46,7 +46,7 @@ def test_an_organisations_rules_extend_the_built_in_ones(tmp_path: Path) -> None
 def test_a_malformed_rules_file_stops_with_its_lines(tmp_path: Path) -> None:
     rules = tmp_path / "bad.yaml"
     rules.write_text("complaint:\n  - 垃圾\n  - 12\nbogus: [x]\n", encoding="utf-8")
-    code, out, err = _run(["--rules", str(rules)], "x\n".encode())
+    code, out, err = _run(["--rules", str(rules)], b"x\n")
     assert code == 2 and out == []
     assert f"{rules}:3: complaint[1]:" in err
     assert f"{rules}:4: bogus:" in err and "unknown kind" in err
