@@ -12,6 +12,7 @@ from bot.channels.wechat.cli import wechat
 from bot.orgs_cli import orgs
 from bot.secrets_cli import secrets
 from bot.settings import Settings
+from bot.users_cli import users
 from flows.loader import FlowFileError, load_path
 
 
@@ -314,6 +315,7 @@ def telegram_webhook(public_url: str, bot_name: str | None) -> None:
 main.add_command(wechat)
 main.add_command(orgs)
 main.add_command(secrets)
+main.add_command(users)
 
 if __name__ == "__main__":
     main()
