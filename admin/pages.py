@@ -97,7 +97,7 @@ def environment() -> Environment:
 
 def nav(request: Request) -> list[tuple[NavItem, bool]]:
     """Each section and whether its page exists in this app."""
-    mounted = getattr(request.app.state, "console_paths", frozenset())
+    mounted: frozenset[str] = getattr(request.app.state, "console_paths", frozenset())
     return [(item, item.path in mounted) for item in NAV]
 
 

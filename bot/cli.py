@@ -142,7 +142,6 @@ def serve(host: str | None, port: int | None) -> None:
 @main.command(help="发送队列 Send queued messages (outbox) until SIGTERM/SIGINT; run several on PostgreSQL.")
 def worker() -> None:
     from bot.dispatch.worker import run_until_signalled
-
     from bot.logging_setup import configure_logging
 
     configure_logging()

@@ -35,7 +35,9 @@ def auth_api_router() -> APIRouter:
         policy = container.settings.staff_policy
         now = container.clock()
         client = request.client.host if request.client else None
-        user = await authenticate(s, username=body.username, password=body.password, now=now, policy=policy, client=client)
+        user = await authenticate(
+            s, username=body.username, password=body.password, now=now, policy=policy, client=client
+        )
         if user is None:
             # Returned, not raised: the failure is committed (lockout count, audit).
             return JSONResponse({"detail": LOGIN_FAILED}, status_code=401, headers={"WWW-Authenticate": "Bearer"})

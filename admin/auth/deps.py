@@ -37,7 +37,9 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 NOT_LOGGED_IN = "未登录或登录已过期 not logged in, or the login has expired"
-CSRF_REFUSED = "表单已过期，请刷新页面后重试 the form has expired: reload the page and try again (CSRF token missing or wrong)"
+CSRF_REFUSED = (
+    "表单已过期，请刷新页面后重试 the form has expired: reload the page and try again (CSRF token missing or wrong)"
+)
 ROLE_REFUSED = "您的账号没有这项权限 your account's role does not allow this"
 
 
@@ -90,7 +92,7 @@ def _bearer(request: Request) -> str | None:
 
 
 async def csrf_ok(request: Request, me: StaffPrincipal) -> bool:
-    sent = request.headers.get(CSRF_HEADER)
+    sent: object = request.headers.get(CSRF_HEADER)
     if sent is None:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):

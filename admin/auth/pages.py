@@ -10,13 +10,19 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.auth.cookies import LOGIN_COOKIE, clear_session_cookie, set_login_cookie, set_session_cookie
-from admin.auth.deps import AppContainer, ConsoleStaff, CSRF_REFUSED, DbSession, safe_next
+from admin.auth.deps import CSRF_REFUSED, AppContainer, ConsoleStaff, DbSession, safe_next
 from admin.pages import render
 from bot.services.staff import LOGIN_FAILED, authenticate, end_session, start_session
 
 
 def _login_form(
-    request: Request, container: AppContainer, *, next_path: str, username: str = "", error: str | None = None, status_code: int = 200
+    request: Request,
+    container: AppContainer,
+    *,
+    next_path: str,
+    username: str = "",
+    error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     token = secrets.token_urlsafe(32)
     response = render(
@@ -54,13 +60,17 @@ def auth_pages_router() -> APIRouter:
         expected = request.cookies.get(LOGIN_COOKIE, "")
         if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
             # A page left open past the cookie's hour, or a post from another site.
-            return _login_form(request, container, next_path=next_path, username=username, error=CSRF_REFUSED, status_code=403)
+            return _login_form(
+                request, container, next_path=next_path, username=username, error=CSRF_REFUSED, status_code=403
+            )
         policy = container.settings.staff_policy
         now = container.clock()
         client = request.client.host if request.client else None
         user = await authenticate(s, username=username, password=password, now=now, policy=policy, client=client)
         if user is None:
-            return _login_form(request, container, next_path=next_path, username=username, error=LOGIN_FAILED, status_code=401)
+            return _login_form(
+                request, container, next_path=next_path, username=username, error=LOGIN_FAILED, status_code=401
+            )
         made = await start_session(s, user, kind="cookie", now=now, policy=policy)
         response = RedirectResponse(next_path, status_code=303)
         set_session_cookie(response, made.token, request=request, settings=container.settings)

@@ -313,7 +313,8 @@ async def authenticate(
         return None
     if not matches:
         failures = await repo.count_failure(user)
-        await _audit(s, "anonymous", "login_failed", user, {**seen, "reason": "wrong_password", "failures": failures}, now)
+        failure = {**seen, "reason": "wrong_password", "failures": failures}
+        await _audit(s, "anonymous", "login_failed", user, failure, now)
         lock = policy.lock_for(failures)
         if lock is not None:
             await repo.lock_until(user, now + lock, at=now)
@@ -378,7 +379,8 @@ async def end_session(s: AsyncSession, principal: StaffPrincipal, *, now: dateti
     row = await s.get(StaffSession, principal.session_id)
     if row is not None:
         await StaffSessionRepository(s).revoke(row, at=now)
-        await _audit(s, f"staff:{principal.username}", "logged_out", None, {"kind": row.kind}, now, subject_id=principal.id)
+        actor = f"staff:{principal.username}"
+        await _audit(s, actor, "logged_out", None, {"kind": row.kind}, now, subject_id=principal.id)
 
 
 # --- helpers ----------------------------------------------------------------------------

@@ -5,7 +5,6 @@ elsewhere, log out. Screenshots in test-artifacts/console/."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest

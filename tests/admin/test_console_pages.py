@@ -164,9 +164,12 @@ async def test_what_people_typed_is_escaped(client: httpx.AsyncClient, app: Fast
 @pytest.fixture
 async def https_client(db_url: str, staffed: Database) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     application = create_app(settings_for(db_url, trust_proxy_headers=True))
-    async with application.router.lifespan_context(application):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application), base_url="http://test") as c:
-            yield application, c
+    transport = httpx.ASGITransport(app=application)
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as c,
+    ):
+        yield application, c
 
 
 async def test_the_cookie_is_secure_over_https(client: httpx.AsyncClient, app: FastAPI) -> None:
