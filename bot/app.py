@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 
+from admin.web import mount_console
 from bot.channels.wechat.route import wechat_router
 from bot.container import open_container
 from bot.dispatch.worker import InProcessWorker
@@ -66,4 +67,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         app.include_router(telegram_router(lambda: app.state.runtime, settings))
     app.include_router(wechat_router(settings))
+    mount_console(app, settings)
     return app

@@ -13,6 +13,7 @@ from bot.orgs_cli import orgs
 from bot.secrets_cli import secrets
 from bot.settings import Settings
 from bot.tickets_cli import tickets
+from bot.users_cli import users
 from flows.loader import FlowFileError, load_path
 
 
@@ -326,6 +327,7 @@ main.add_command(wechat)
 main.add_command(orgs)
 main.add_command(secrets)
 main.add_command(tickets)
+main.add_command(users)
 
 if __name__ == "__main__":
     main()

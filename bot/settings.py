@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +13,9 @@ from sqlalchemy import make_url
 from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot
 from flows.engine import EngineConfig
 from storage.secrets import parse_keys
+
+if TYPE_CHECKING:
+    from bot.services.staff import StaffPolicy
 
 
 class Settings(BaseSettings):
@@ -82,6 +86,34 @@ class Settings(BaseSettings):
     # process (a restart only means pressing 开始 again); give one key to all processes
     # when the simulator is enabled behind several workers.
     simulator_secret: SecretStr | None = None
+
+    # Staff console (admin/): after `staff_lockout_after` wrong passwords in a row an account
+    # is locked for `staff_lockout_first_s`, doubled by each further failure up to
+    # `staff_lockout_max_s`. A browser's session ends after `staff_cookie_idle_hours` unused
+    # and `staff_cookie_max_hours` after the login; an API bearer token after `staff_bearer_days`.
+    staff_lockout_after: int = Field(default=5, ge=1, le=100)
+    staff_lockout_first_s: float = Field(default=60, gt=0)
+    staff_lockout_max_s: float = Field(default=3600, gt=0)
+    staff_cookie_idle_hours: float = Field(default=12, gt=0)
+    staff_cookie_max_hours: float = Field(default=168, gt=0)
+    staff_bearer_days: float = Field(default=30, gt=0)
+    # Behind a reverse proxy that terminates HTTPS and is the only way in: believe its
+    # X-Forwarded-Proto (console cookies then get Secure). Off, a client could claim https.
+    # (uvicorn already believes it from 127.0.0.1, its default --forwarded-allow-ips.)
+    trust_proxy_headers: bool = False
+
+    @property
+    def staff_policy(self) -> StaffPolicy:
+        from bot.services.staff import StaffPolicy
+
+        return StaffPolicy(
+            lockout_after=self.staff_lockout_after,
+            lockout_first=timedelta(seconds=self.staff_lockout_first_s),
+            lockout_max=timedelta(seconds=max(self.staff_lockout_max_s, self.staff_lockout_first_s)),
+            cookie_idle=timedelta(hours=self.staff_cookie_idle_hours),
+            cookie_max=timedelta(hours=max(self.staff_cookie_max_hours, self.staff_cookie_idle_hours)),
+            bearer_ttl=timedelta(days=self.staff_bearer_days),
+        )
 
     @property
     def embedded(self) -> bool:

@@ -1,0 +1,1 @@
+"""/console: who you are, your organisation and the organisations you see."""

@@ -1,0 +1,45 @@
+"""Mounting the console into the app (bot/app.py calls `mount_console`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+
+from admin.auth.api import auth_api_router
+from admin.auth.cookies import clear_session_cookie
+from admin.auth.deps import ConsoleForbidden, LoginRequired, login_url
+from admin.auth.pages import auth_pages_router
+from admin.headers import ConsoleHeaders
+from admin.home.routes import home_router
+from admin.pages import render
+from admin.static_files import static_router
+from bot.settings import Settings
+
+
+def admin_routers(settings: Settings) -> list[APIRouter]:
+    """Every console page and /api/v1 route; a new feature adds its router here."""
+    return [auth_api_router(), auth_pages_router(), home_router(), static_router()]
+
+
+def mount_console(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(ConsoleHeaders)
+
+    async def login_required(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, LoginRequired)
+        response = RedirectResponse(login_url(exc.next_path), status_code=303)
+        if "huifang_console" in request.cookies:  # an ended session: drop the dead cookie
+            clear_session_cookie(response, request=request, settings=settings)
+        return response
+
+    async def forbidden(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ConsoleForbidden)
+        return render(request, "error.html", me=None, message=exc.message, status_code=403)
+
+    app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(ConsoleForbidden, forbidden)
+    routers = admin_routers(settings)
+    # What the navigation may link to (admin.pages.nav), known here rather than read back
+    # from the app, whose included routers FastAPI keeps in private structures.
+    app.state.console_paths = frozenset(getattr(r, "path", "") for router in routers for r in router.routes)
+    for router in routers:
+        app.include_router(router)

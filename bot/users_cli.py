@@ -1,0 +1,141 @@
+"""`huifang users create | list | disable | reset-password`: staff accounts of the console.
+
+Passwords are read from standard input (`--password-stdin`), never from an option, so they
+stay out of the shell history and the process list:
+
+    printf '%s\\n' "$PASSWORD" | huifang users create zhangsan --org jinjiang --role staff --name 张三 --password-stdin
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from bot.settings import Settings
+from storage.models.staff_user import ROLES
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.services.staff import StaffRead
+
+T = TypeVar("T")
+_STDIN_HELP = "Read the password from the first line of standard input (never an option: shell history)."
+
+
+@click.group(help="员工账号 Staff accounts of the web console (/console).")
+def users() -> None:
+    pass
+
+
+def _password_from_stdin() -> str:
+    line = sys.stdin.readline()
+    password = line.removesuffix("\n").removesuffix("\r")
+    if not password:
+        click.echo("未读到密码 no password on standard input (one line)", err=True)
+        sys.exit(1)
+    return password
+
+
+def _run(work: Callable[[AsyncSession, datetime], Awaitable[T]], refused: str) -> T:
+    """Runs `work(session, now)` in one transaction; a StaffError is one line and exit 1."""
+    from bot.container import open_container
+    from bot.services.staff import StaffError
+
+    async def run() -> T:
+        async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
+            return await work(s, c.clock())
+
+    try:
+        return asyncio.run(run())
+    except StaffError as exc:
+        click.echo(f"{refused}: {exc}", err=True)
+        sys.exit(1)
+
+
+@users.command(
+    "create",
+    help="新建账号 Create an account, e.g. "
+    "users create zhangsan --org jinjiang --role staff --name 张三 --password-stdin",
+)
+@click.argument("username")
+@click.option(
+    "--org", "org_code", required=True,
+    help="Code of the organisation the account belongs to (it sees that one and those below).",
+)  # fmt: skip
+@click.option(
+    "--role", type=click.Choice(ROLES), default="staff", show_default=True,
+    help="admin: everything; staff: handles tickets; viewer: reads only.",
+)  # fmt: skip
+@click.option("--name", default=None, help="显示姓名 Name shown in the console, e.g. 张三.")
+@click.option("--password-stdin", is_flag=True, required=True, help=_STDIN_HELP)
+def create(username: str, org_code: str, role: str, name: str | None, password_stdin: bool) -> None:
+    from bot.services.staff import create_user
+
+    password = _password_from_stdin()
+
+    async def work(s: AsyncSession, now: datetime) -> str:
+        user = await create_user(
+            s, username=username, org_code=org_code, role=role, name=name, password=password, now=now
+        )
+        return user.username
+
+    made = _run(work, "未创建 not created")
+    click.echo(f"已创建 created {made} ({role}) @ {org_code}")
+
+
+@users.command("list", help="列出账号 List accounts (of one organisation and those below it with --org).")
+@click.option("--org", "org_code", default=None, help="Only this organisation and those under it.")
+def list_(org_code: str | None) -> None:
+    from bot.services.organisations import OrganisationError, scope_of
+    from bot.services.staff import StaffError, list_users
+
+    async def work(s: AsyncSession, now: datetime) -> list[StaffRead]:
+        try:
+            scope = (await scope_of(s, org_code))[1] if org_code else None
+        except OrganisationError as exc:
+            raise StaffError(str(exc)) from None
+        return await list_users(s, scope=scope)
+
+    rows = _run(work, "无法列出 cannot list")
+    if not rows:
+        click.echo("没有账号 no accounts")
+        return
+    now = datetime.now(UTC)
+    for r in rows:
+        locked = r.locked_until is not None and r.locked_until > now
+        state = "disabled 已停用" if r.disabled else "locked 已锁定" if locked else "active 正常"
+        last = r.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if r.last_login_at else "never 从未登录"
+        name = f" {r.display_name}" if r.display_name else ""
+        where = f"{r.organisation_code} {r.organisation_name}"
+        click.echo(f"{r.username}{name}  {r.role}  {where}  {state}  last login {last}")
+
+
+@users.command("disable", help="停用账号 Disable an account: it can no longer log in, and its sessions end now.")
+@click.argument("username")
+def disable(username: str) -> None:
+    from bot.services.staff import disable_user
+
+    async def work(s: AsyncSession, now: datetime) -> str:
+        return (await disable_user(s, username=username, now=now)).username
+
+    click.echo(f"已停用 disabled {_run(work, '未停用 not disabled')}")
+
+
+@users.command("reset-password", help="重设密码 Set a new password (ends the account's sessions, lifts a lockout).")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True, help=_STDIN_HELP)
+def reset(username: str, password_stdin: bool) -> None:
+    from bot.services.staff import reset_password
+
+    password = _password_from_stdin()
+
+    async def work(s: AsyncSession, now: datetime) -> str:
+        return (await reset_password(s, username=username, password=password, now=now)).username
+
+    click.echo(f"已重设密码 password reset for {_run(work, '未重设 not reset')}")
