@@ -22,13 +22,30 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except Exception as exc:
-            # A database that is missing or unreachable is the operator's to fix: one line
-            # that names it, not a traceback through SQLAlchemy and asyncpg.
-            line = _database_unreachable(exc)
+            # A wrong setting, or a database that is missing or unreachable, is the
+            # operator's to fix: one line that names it, not a traceback.
+            line = _bad_setting(exc) or _database_unreachable(exc)
             if line is None:
                 raise
             click.echo(line, err=True)
             sys.exit(1)
+
+
+def _bad_setting(exc: BaseException) -> str | None:
+    """One line naming each HUIFANG_ variable that cannot be read, and why (never its value)."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    if isinstance(exc, SettingsError):
+        # pydantic-settings says which field; the value itself stays out (it may be a secret).
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        return f"配置有误 invalid setting: HUIFANG_{field.upper()} cannot be read (JSON expected?)"
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        problems = "; ".join(
+            f"HUIFANG_{'_'.join(str(p) for p in e['loc'][:1]).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        return f"配置有误 invalid setting: {problems}"
+    return None
 
 
 def _database_unreachable(exc: BaseException) -> str | None:

@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 
 class Settings(BaseSettings):
     # hide_input_in_errors: a mistyped token or database password is never echoed in errors.
-    model_config = SettingsConfigDict(env_prefix="HUIFANG_", extra="ignore", hide_input_in_errors=True)
+    # env_ignore_empty: `HUIFANG_X=` (set but empty) means "not set", as people write it.
+    model_config = SettingsConfigDict(
+        env_prefix="HUIFANG_", extra="ignore", hide_input_in_errors=True, env_ignore_empty=True
+    )
 
     # Embedded default: one SQLite file beside where it is started, no server needed.
     database_url: str = "sqlite+aiosqlite:///./huifang.db"

@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+from click.testing import CliRunner
 from sqlalchemy import make_url
 
+from bot.cli import main
 from storage.migrate import head
 
 HUIFANG = [sys.executable, "-m", "bot.cli"]
@@ -195,3 +198,26 @@ def test_telegram_poll_without_a_bot_says_so_before_loading_aiogram(tmp_path: Pa
     assert outcome["code"] == 2
     assert "HUIFANG_TELEGRAM_BOTS" in outcome["stderr"] and "configured: none" in outcome["stderr"]
     assert outcome["aiogram"] is False
+
+
+@pytest.mark.parametrize(
+    ("env", "said"),
+    [
+        ({"HUIFANG_TELEGRAM_BOTS": "[{"}, "HUIFANG_TELEGRAM_BOTS cannot be read"),
+        ({"HUIFANG_MAX_MISSES": "99"}, "HUIFANG_MAX_MISSES: Input should be less than or equal to 10"),
+        ({"HUIFANG_PORT": "eighty"}, "HUIFANG_PORT: Input should be a valid integer"),
+    ],
+)
+def test_a_setting_that_cannot_be_read_is_one_line_naming_it(env: dict[str, str], said: str, tmp_path: Path) -> None:
+    env = {"HUIFANG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", **env}
+    result = CliRunner().invoke(main, ["orgs", "list"], env=env)
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()  # no traceback
+    assert line.startswith(f"配置有误 invalid setting: {said}")
+    assert "eighty" not in line and "[{" not in line  # the value itself is not repeated
+
+
+def test_a_setting_set_but_empty_counts_as_unset(tmp_path: Path) -> None:
+    env = {"HUIFANG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "HUIFANG_TELEGRAM_BOTS": ""}
+    result = CliRunner().invoke(main, ["telegram-poll"], env=env)
+    assert result.exit_code == 2 and "HUIFANG_TELEGRAM_BOTS" in result.output
