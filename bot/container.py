@@ -22,6 +22,7 @@ from bot.channels.wechat.api import LocalTokenStore, RedisTokenStore, TokenStore
 from bot.channels.wechat.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 from bot.dispatch.rate_limit import RateLimiter, burst_for
 from bot.dispatch.sender import Sender
+from bot.notify import StaffChannel, StaffNotifier
 from bot.services.account_directory import AccountDirectory
 from bot.services.catalog import FlowCache
 from bot.services.flows import prepare
@@ -54,6 +55,7 @@ class Container:
     telegram_organisations: dict[str, int | None] = field(default_factory=dict)  # bot name → id
     clock: Clock = utcnow
     _senders: dict[str, Sender] | None = field(default=None, repr=False)
+    _staff_notifier: StaffNotifier | None = field(default=None, repr=False)
     _local_tokens: LocalTokenStore = field(default_factory=LocalTokenStore, repr=False)
 
     @property
@@ -110,12 +112,65 @@ class Container:
         )
         return senders
 
+    def staff_notifier(self) -> StaffNotifier:
+        """The channels staff digests go out on (WeCom, e-mail), built on first use and kept;
+        one without channels when neither is configured."""
+        if self._staff_notifier is None:
+            self._staff_notifier = StaffNotifier(self._build_staff_channels())
+        return self._staff_notifier
+
+    def _build_staff_channels(self) -> list[StaffChannel]:
+        settings = self.settings
+        channels: list[StaffChannel] = []
+        timeout_s = settings.staff_notify_timeout_s
+        if settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id is not None:
+            from bot.notify.wecom import WeComChannel
+
+            channels.append(
+                WeComChannel(
+                    corp_id=settings.wecom_corp_id,
+                    agent_id=settings.wecom_agent_id,
+                    secret=settings.wecom_secret.get_secret_value(),
+                    api_base=settings.wecom_api_base,
+                    timeout_s=timeout_s,
+                )
+            )
+        elif settings.wecom_corp_id or settings.wecom_secret or settings.wecom_agent_id is not None:
+            log.warning(
+                "WeCom notices are off: set all of HUIFANG_WECOM_CORP_ID, HUIFANG_WECOM_AGENT_ID and "
+                "HUIFANG_WECOM_SECRET. 企业微信通知未启用：三项设置缺一不可。"
+            )
+        if settings.smtp_host:
+            from bot.notify.smtp import SmtpChannel
+
+            sender = settings.smtp_from or settings.smtp_user
+            if not sender:
+                log.warning("e-mail notices are off: set HUIFANG_SMTP_FROM. 邮件通知未启用：请设置发件人。")
+            else:
+                channels.append(
+                    SmtpChannel(
+                        host=settings.smtp_host,
+                        port=settings.smtp_port,
+                        sender=sender,
+                        username=settings.smtp_user,
+                        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+                        # TLS from the start makes STARTTLS moot.
+                        starttls=settings.smtp_starttls and not settings.smtp_use_tls,
+                        use_tls=settings.smtp_use_tls,
+                        timeout_s=timeout_s,
+                    )
+                )
+        return channels
+
     async def aclose(self) -> None:
         for sender in (self._senders or {}).values():
             close = getattr(sender, "aclose", None)  # senders holding their own connections
             if close is not None:
                 await close()
         self._senders = None
+        if self._staff_notifier is not None:
+            await self._staff_notifier.aclose()
+            self._staff_notifier = None
 
 
 @asynccontextmanager

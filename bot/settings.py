@@ -77,6 +77,30 @@ class Settings(BaseSettings):
     wechat_rate_per_s: float = Field(default=20, gt=0, le=1000)  # API calls per account
     wechat_api_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
+    # Telling staff of new, reopened and overdue tickets: one digest per person per interval,
+    # by WeCom application message or e-mail, as each staff member chose (notify_via).
+    # The console's address as staff reach it (https://huifang.example.org): digests link to
+    # each ticket there when set.
+    public_url: str | None = None
+    staff_digest_every_s: float = Field(default=600, ge=60)
+    staff_digest_batch: int = Field(default=20, ge=1, le=500)  # people per run (sent in one transaction)
+    staff_notify_max_attempts: int = Field(default=5, ge=1, le=50)  # failed digests before a notice is given up
+    staff_notify_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # WeCom (企业微信): the corp id, the application's AgentId and Secret (应用管理 → 自建应用).
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    # E-mail. STARTTLS on port 587 by default; HUIFANG_SMTP_USE_TLS=true with port 465 for
+    # servers that speak TLS from the start (Tencent exmail, NetEase).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_use_tls: bool = False
+    smtp_from: str | None = None  # e.g. "红十字会回访 <huifang@example.org>"; default smtp_user
+
     # The browser chat simulator and the OpenAPI pages (/docs, /redoc, /openapi.json) are for
     # a demo on one's own machine: None means on with SQLite, off (404) with PostgreSQL,
     # where anyone who reaches the server could otherwise chat or map the API.

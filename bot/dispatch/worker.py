@@ -19,6 +19,7 @@ from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.dispatch.scheduler import run_scheduler
 from bot.dispatch.sender import Sender
 from bot.services.jobs import HANDLERS, JobConfig
+from bot.services.staff_notices import StaffDigestConfig
 from bot.settings import Settings
 from storage.db import Database
 
@@ -88,10 +89,18 @@ async def run_worker(container: Container, *, stop: asyncio.Event) -> None:
 
 
 def job_config(container: Container) -> JobConfig:
+    settings = container.settings
     return JobConfig(
         engine=container.runtime.config,
         flows=container.flows,
-        expire_sweep_every=timedelta(seconds=container.settings.expire_sweep_every_s),
+        expire_sweep_every=timedelta(seconds=settings.expire_sweep_every_s),
+        staff_digest=StaffDigestConfig(
+            notifier=container.staff_notifier(),
+            every=timedelta(seconds=settings.staff_digest_every_s),
+            batch=settings.staff_digest_batch,
+            max_attempts=settings.staff_notify_max_attempts,
+            public_url=settings.public_url,
+        ),
     )
 
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.catalog import FlowCache
+from bot.services.staff_notices import StaffDigestConfig
 from flows.engine import EngineConfig
 from storage.models import DueJob
 
@@ -20,6 +21,9 @@ class JobConfig:
     engine: EngineConfig
     flows: FlowCache
     expire_sweep_every: timedelta
+    # Staff digests (job `staff_digest`); the worker always sets it. None (some tests): the
+    # chain is not seeded, and a run claimed anyway fails, to be retried by another worker.
+    staff_digest: StaffDigestConfig | None = None
 
 
 @dataclass(frozen=True, slots=True)
