@@ -92,6 +92,7 @@ def job_config(container: Container) -> JobConfig:
         engine=container.runtime.config,
         flows=container.flows,
         expire_sweep_every=timedelta(seconds=container.settings.expire_sweep_every_s),
+        tickets=container.settings.tickets,
     )
 
 

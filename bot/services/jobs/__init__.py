@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.jobs import expire_sessions
+from bot.services.jobs import expire_sessions, ticket_sla
 from bot.services.jobs.context import JobConfig, JobContext, JobHandler
 
 HANDLERS: dict[str, JobHandler] = {
     expire_sessions.KIND: expire_sessions.run,
+    ticket_sla.KIND: ticket_sla.run,
 }
 
 __all__ = ["HANDLERS", "JobConfig", "JobContext", "JobHandler", "ensure_recurring"]
@@ -20,3 +21,4 @@ async def ensure_recurring(s: AsyncSession, ctx: JobContext) -> None:
     """Give every recurring kind a pending run if it has none (the worker, at start and
     now and then): the first run ever, or a chain ended by a run that failed for good."""
     await expire_sessions.ensure_scheduled(s, now=ctx.now, every=ctx.config.expire_sweep_every)
+    await ticket_sla.ensure_scheduled(s, now=ctx.now, every=ctx.config.tickets.sla_every)

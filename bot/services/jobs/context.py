@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.catalog import FlowCache
+from bot.services.ticket_config import TicketConfig
 from flows.engine import EngineConfig
 from storage.models import DueJob
 
@@ -20,6 +21,7 @@ class JobConfig:
     engine: EngineConfig
     flows: FlowCache
     expire_sweep_every: timedelta
+    tickets: TicketConfig = field(default_factory=TicketConfig)
 
 
 @dataclass(frozen=True, slots=True)
