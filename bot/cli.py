@@ -10,6 +10,7 @@ import click
 
 from bot.channels.wechat.cli import wechat
 from bot.orgs_cli import orgs
+from bot.queues_cli import queues
 from bot.secrets_cli import secrets
 from bot.settings import Settings
 from flows.loader import FlowFileError, load_path
@@ -319,6 +320,7 @@ def telegram_webhook(public_url: str, bot_name: str | None) -> None:
 
 main.add_command(wechat)
 main.add_command(orgs)
+main.add_command(queues)
 main.add_command(secrets)
 
 if __name__ == "__main__":
