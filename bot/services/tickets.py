@@ -270,6 +270,7 @@ async def assign(
 ) -> Ticket:
     """Give the ticket to `to_user` (staff or admin whose scope covers it): also "take it"
     when `to_user` is `by`, and reassigning from any open state."""
+    await _check(s, ticket, by, allow=STAFF_OR_SYSTEM)  # who acts is refused before whom they name
     if to_user.role not in ACTING_ROLES or to_user.disabled_at is not None:
         raise NotPermitted(
             f"只能指派给在职的工作人员或管理员 a ticket can only go to active staff or admins: {to_user.username}"
