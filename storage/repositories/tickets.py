@@ -55,8 +55,13 @@ class TicketFilter:
         if self.older_than is not None:
             clauses.append(Ticket.created_at < self.older_than)
         for word in (self.q or "").split():
-            # ILIKE on PostgreSQL, lower() LIKE lower() on SQLite; Chinese has no case anyway.
-            clauses.append(Ticket.text.ilike(f"%{_like_escape(word)}%", escape="\\"))
+            pattern = f"%{_like_escape(word)}%"
+            # A word without case (Chinese) needs no ILIKE, which lowercases every row's text
+            # first: on 100,000 tickets LIKE takes about half the time (bench/tickets.py).
+            caseless = word.lower() == word.upper()
+            clauses.append(
+                Ticket.text.like(pattern, escape="\\") if caseless else Ticket.text.ilike(pattern, escape="\\")
+            )
         return clauses
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.services.flows import publish_files
 from bot.services.runtime import Runtime
 from flows.loader import default_flow_paths, load_path
-from storage.models import Answer, AuditEntry, InboundMessage, Respondent, SurveySession, Ticket
+from storage.models import Answer, InboundMessage, Respondent, SurveySession, Ticket
 from storage.repositories.answers import AnswerRepository
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.sessions import SessionRepository

@@ -74,7 +74,7 @@ async def test_the_respondents_own_words_open_a_complaint_once_per_question(runt
     assert (await answer(runtime, "opinion")).text_kind == "complaint"
     async with runtime.db.transaction() as s:
         events = list(await s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)))
-        assert [(e.kind, e.text, e.actor) for e in events][0] == ("opened", words, f"respondent:{ticket.respondent_id}")
+        assert (events[0].kind, events[0].text, events[0].actor) == ("opened", words, f"respondent:{ticket.respondent_id}")
 
 
 async def test_answering_the_flagged_question_again_after_restart_opens_no_second_ticket(runtime: Runtime) -> None:
