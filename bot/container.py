@@ -207,7 +207,7 @@ async def open_container(
                 redis=redis,
                 http=http,
                 flows=flows,
-                runtime=Runtime(db, settings.engine, flows),
+                runtime=Runtime(db, settings.engine, flows, settings.tickets),
                 secrets=box,
                 wechat_accounts=AccountDirectory(db, box=box),
                 # Plaintext WeChat accounts' used (timestamp, nonce) pairs: shared through

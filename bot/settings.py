@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
 from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot
+from bot.services.ticket_config import TicketConfig
 from flows.engine import EngineConfig
 from storage.secrets import parse_keys
 
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=5, ge=1, le=20)
     # How often open surveys idle past HUIFANG_EXPIRE_AFTER_DAYS are ended.
     expire_sweep_every_s: float = Field(default=600, ge=10)
+    # Tickets: the service levels of the "default" queue an organisation without queues gets
+    # on first use (`huifang queues add` sets others), and how often SLA breaches are checked.
+    ticket_first_response_minutes: int = Field(default=240, ge=1)
+    ticket_resolution_minutes: int = Field(default=2880, ge=1)  # two days
+    ticket_sla_every_s: float = Field(default=300, ge=10)
     wechat_rate_per_s: float = Field(default=20, gt=0, le=1000)  # API calls per account
     wechat_api_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
@@ -158,6 +164,14 @@ class Settings(BaseSettings):
     def secret_keys(self) -> list[str]:
         """HUIFANG_SECRET_KEY's keys, first (encrypting) key first; for storage.secrets.SecretBox."""
         return parse_keys(self.secret_key.get_secret_value() if self.secret_key else None)
+
+    @property
+    def tickets(self) -> TicketConfig:
+        return TicketConfig(
+            first_response=timedelta(minutes=self.ticket_first_response_minutes),
+            resolution=timedelta(minutes=self.ticket_resolution_minutes),
+            sla_every=timedelta(seconds=self.ticket_sla_every_s),
+        )
 
     @property
     def engine(self) -> EngineConfig:

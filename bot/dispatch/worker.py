@@ -101,6 +101,7 @@ def job_config(container: Container) -> JobConfig:
             max_attempts=settings.staff_notify_max_attempts,
             public_url=settings.public_url,
         ),
+        tickets=settings.tickets,
     )
 
 

@@ -9,12 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Inbound, OutMessage
 from bot.services import respondents
+from bot.services.ticket_config import TicketConfig
+from bot.services.tickets import open_ticket
 from storage.models import Respondent
 from storage.repositories.audit import AuditRepository
 from storage.repositories.respondents import IdentityTaken, RespondentRepository
+from storage.repositories.sessions import SessionRepository
+from storage.repositories.tickets import TicketRepository
 
 log = logging.getLogger(__name__)
 
+# The ticket's text when the request came without words of their own (a menu key).
+HUMAN_ASKED = "请求人工服务 asked to talk to a person"
 HUMAN_NOTE = {
     "zh": "好的，我们已经通知工作人员，他们会尽快和您联系。",
     "en": "Thank you. We have told our staff, and someone will get in touch with you soon.",
@@ -63,8 +69,13 @@ async def bind_identity(s: AsyncSession, inbound: Inbound) -> None:
     )
 
 
-async def human_requested(s: AsyncSession, respondent: Respondent | None, inbound: Inbound) -> list[OutMessage]:
-    """The respondent asked for a person: noted for staff, and they are told someone will call."""
+async def human_requested(
+    s: AsyncSession, respondent: Respondent | None, inbound: Inbound, *, tickets: TicketConfig | None = None
+) -> list[OutMessage]:
+    """The respondent asked for a person: a ticket of kind "human" for staff (one open at a
+    time: asking again while it is open adds to its history instead), and they are told
+    someone will call. Someone we do not know yet (no group chosen, so no respondent) is
+    only noted in the audit log: a ticket needs a person staff can look up and write to."""
     if respondent is not None:
         actor, subject = f"respondent:{respondent.id}", ("respondent", str(respondent.id))
     else:
@@ -78,5 +89,35 @@ async def human_requested(s: AsyncSession, respondent: Respondent | None, inboun
         data={"channel": inbound.channel, "account": inbound.account, "external_id": inbound.external_id},
         at=inbound.at,
     )
+    if respondent is not None:
+        await _human_ticket(s, respondent, inbound, tickets)
     lang = respondent.lang if respondent is not None and respondent.lang in HUMAN_NOTE else "zh"
     return [OutMessage(text=HUMAN_NOTE[lang])]
+
+
+async def _human_ticket(s: AsyncSession, respondent: Respondent, inbound: Inbound, config: TicketConfig | None) -> None:
+    repo = TicketRepository(s)
+    words = (inbound.text or "").strip()
+    already = await repo.open_for_respondent(respondent.id, "human")
+    if already is not None:
+        await repo.add_event(
+            already.id, at=inbound.at, actor=f"respondent:{respondent.id}", kind="reply",
+            text=words or HUMAN_ASKED, data={"asked_again": True, "channel": inbound.channel},
+        )  # fmt: skip
+        return
+    # Numbered by the person's human tickets so far: two deliveries racing past the check
+    # above (two channels of one person) make the same key, and the second opens nothing.
+    number = await repo.count_for_respondent(respondent.id, "human") + 1
+    session = await SessionRepository(s).open_for(respondent.id)
+    await open_ticket(
+        s,
+        respondent=respondent,
+        kind="human",
+        text=words or HUMAN_ASKED,
+        session_id=session.id if session is not None else None,
+        category=respondent.category,
+        context={"channel": inbound.channel, "account": inbound.account, "via": inbound.kind},
+        dedup_key=f"human:{respondent.id}:{number}",
+        now=inbound.at,
+        config=config,
+    )

@@ -21,6 +21,7 @@ from bot.channels.base import Inbound, OutMessage, Reply
 from bot.services import requests, surveys
 from bot.services.catalog import Catalog, FlowCache
 from bot.services.outbound import KeepReply, Kept, keep_reply
+from bot.services.ticket_config import TicketConfig
 from flows import engine, messages, render
 from flows.engine import EngineConfig, Input
 from flows.events import Choice
@@ -43,10 +44,17 @@ class Turn:
 
 
 class Runtime:
-    def __init__(self, db: Database, config: EngineConfig | None = None, flows: FlowCache | None = None):
+    def __init__(
+        self,
+        db: Database,
+        config: EngineConfig | None = None,
+        flows: FlowCache | None = None,
+        tickets: TicketConfig | None = None,
+    ):
         self.db = db
         self.config = config or engine.DEFAULT_CONFIG
         self.flows = flows or FlowCache()
+        self.tickets = tickets or TicketConfig()
 
     async def handle(self, inbound: Inbound, *, keep: KeepReply | None = None) -> Reply:
         return (await self.handle_turn(inbound, keep=keep)).reply
@@ -93,7 +101,7 @@ class Runtime:
             await self._left(s, respondent, inbound)
             return respondent, []
         if inbound.wants_human:
-            return respondent, await requests.human_requested(s, respondent, inbound)
+            return respondent, await requests.human_requested(s, respondent, inbound, tickets=self.tickets)
         if respondent is None:
             return await self._first_contact(s, inbound)
         if respondent.unreachable_at is not None:
@@ -180,7 +188,8 @@ class Runtime:
         self, s: AsyncSession, respondent: Respondent, found: tuple[int, Any], inbound: Inbound
     ) -> list[OutMessage]:
         return await surveys.start_survey(
-            s, respondent, found, now=inbound.at, reason=f"{inbound.channel}:{inbound.kind}", source=inbound.channel
+            s, respondent, found, now=inbound.at, reason=f"{inbound.channel}:{inbound.kind}", source=inbound.channel,
+            tickets=self.tickets,
         )
 
     async def _resume(
@@ -192,7 +201,9 @@ class Runtime:
             step = engine.prompt(flow, session.state)
         else:
             step = engine.resume(flow, session.state, message, inbound.at, self.config)
-        out = await surveys.apply_step(s, respondent, session, step, now=inbound.at, inbound=True)
+        out = await surveys.apply_step(
+            s, respondent, session, step, now=inbound.at, inbound=True, flow=flow, tickets=self.tickets
+        )
         if step.state["lifecycle"] == "expired":
             # Long silence ended the old survey: the person starts afresh on the newest flow.
             found = (await self.catalog_for(s, respondent.organisation_id)).find(flow.category.code)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import OutMessage
 from bot.services import handlers
+from bot.services.ticket_config import TicketConfig
 from flows import engine
 from flows.events import Step
 from flows.schema import Flow
@@ -25,6 +26,7 @@ async def start_survey(
     now: datetime,
     reason: str,
     source: str | None = None,
+    tickets: TicketConfig | None = None,
 ) -> list[OutMessage]:
     """Open a session of `flow` (version id, parsed flow) for the respondent and return its
     first messages (the greeting and the consent question), to send however the caller
@@ -47,7 +49,7 @@ async def start_survey(
         data={"respondent_id": respondent.id, "flow": parsed.id, "flow_version_id": version_id},
         at=now,
     )
-    return await apply_step(s, respondent, session, step, now=now, inbound=False)
+    return await apply_step(s, respondent, session, step, now=now, inbound=False, flow=parsed, tickets=tickets)
 
 
 async def apply_step(
@@ -59,10 +61,19 @@ async def apply_step(
     now: datetime,
     inbound: bool,
     actor: str | None = None,
+    flow: Flow | None = None,
+    tickets: TicketConfig | None = None,
 ) -> list[OutMessage]:
-    """Apply the engine's events (one handler each) and save the session's new state."""
+    """Apply the engine's events (one handler each) and save the session's new state.
+    `flow` (the session's) lets handlers know question types; `tickets` the SLA defaults."""
     ctx = handlers.Context(
-        db=s, respondent=respondent, session_id=session.id, now=now, actor=actor or f"respondent:{respondent.id}"
+        db=s,
+        respondent=respondent,
+        session_id=session.id,
+        now=now,
+        actor=actor or f"respondent:{respondent.id}",
+        flow=flow,
+        tickets=tickets or TicketConfig(),
     )
     await handlers.apply(ctx, step.events)
     await SessionRepository(s).save(session, state=step.state, status=step.state["lifecycle"], now=now, inbound=inbound)

@@ -3,15 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from flows.lifecycles import TICKET_STATES
+from flows.lifecycles import TICKET_OPEN, TICKET_STATES
 from storage.models.base import Base, Id, Json, UtcDateTime
 
 STATUSES = tuple(TICKET_STATES)  # the ticket lifecycle machine's states (flows.lifecycles)
 KINDS = ("complaint", "help", "human", "flagged")
 PRIORITIES = (1, 2, 3, 4)  # 1 urgent … 4 low
+_OPEN_CLAUSE = text("status IN (" + ", ".join(f"'{s}'" for s in sorted(TICKET_OPEN)) + ")")
 
 
 class Ticket(Base):
@@ -24,6 +25,11 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_organisation_id_status", "organisation_id", "status"),
         Index("ix_tickets_queue_id_status_created_at", "queue_id", "status", "created_at"),
+        # Open tickets in the order staff see them (migration 0006).
+        Index(
+            "ix_tickets_open_priority_created_at", "priority", "created_at", "id",
+            postgresql_where=_OPEN_CLAUSE, sqlite_where=_OPEN_CLAUSE,
+        ),  # fmt: skip
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, select
+from sqlalchemy import Row, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.dialects import dialect_insert, prepared
@@ -47,6 +47,16 @@ class AnswerRepository:
         }
         # A row with the answer's columns as attributes (id, value, raw_text, …).
         return (await self.session.execute(statement, params)).one()
+
+    async def set_text_kind(self, *, session_id: int, question_id: str, kind: str | None) -> bool:
+        """Record what a free-text answer reads as (complaint, help, suggestion, none);
+        False when there is no such answer."""
+        result = await self.session.execute(
+            update(Answer)
+            .where(Answer.session_id == session_id, Answer.question_id == question_id)
+            .values(text_kind=kind)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
 
     async def for_session(self, session_id: int) -> list[Answer]:
         """In the order the questions were first answered."""

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.services.flows import publish_files
 from bot.services.runtime import Runtime
 from flows.loader import default_flow_paths, load_path
-from storage.models import Answer, AuditEntry, InboundMessage, Respondent, SurveySession
+from storage.models import Answer, InboundMessage, Respondent, SurveySession, Ticket
 from storage.repositories.answers import AnswerRepository
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.sessions import SessionRepository
@@ -169,8 +169,8 @@ async def test_escalation_worthy_answers_are_recorded(runtime: Runtime) -> None:
     await chat.say("好的")
     await chat.say("不好")
     async with runtime.db.transaction() as s:
-        rows = (await s.execute(select(AuditEntry).where(AuditEntry.action == "escalation_requested"))).scalars().all()
-    assert len(rows) == 1 and rows[0].data["reason"] == "option:poor"
+        rows = (await s.execute(select(Ticket))).scalars().all()
+    assert len(rows) == 1 and rows[0].context is not None and rows[0].context["reason"] == "option:poor"
 
 
 async def test_three_unreadable_replies_keep_the_raw_text_and_move_on(runtime: Runtime) -> None:

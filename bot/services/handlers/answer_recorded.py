@@ -1,4 +1,6 @@
-"""An answer (or a skip, or unreadable words kept as they were): stored, one per question."""
+"""An answer (or a skip, or unreadable words kept as they were): stored, one per question.
+A free-text answer (a text question's, or words the parser could not read) is classified
+too, and its kind kept on the answer for the reports."""
 
 from __future__ import annotations
 
@@ -17,3 +19,12 @@ async def on_answer(ctx: Context, e: ev.AnswerRecorded) -> None:
         skipped=e.skipped,
         at=ctx.now,
     )
+    if e.skipped or ctx.flow is None:
+        return
+    question = next((q for q in ctx.flow.questions if q.id == e.question_id), None)
+    if question is None:
+        return
+    if question.type == "text" and isinstance(e.value, str) and e.value.strip():
+        await ctx.text_kind(e.question_id, e.value)
+    elif not e.parsed and e.raw.strip():
+        await ctx.text_kind(e.question_id, e.raw)

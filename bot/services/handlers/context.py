@@ -9,6 +9,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import OutMessage
+from bot.services.text_kinds import classify_text
+from bot.services.ticket_config import TicketConfig
+from flows.schema import Flow
+from storage.repositories.answers import AnswerRepository
 from storage.repositories.audit import AuditRepository
 
 
@@ -20,6 +24,10 @@ class Context:
     now: datetime
     actor: str
     out: list[OutMessage] = field(default_factory=list)
+    flow: Flow | None = None  # the session's flow, when the caller has it (question types)
+    tickets: TicketConfig = field(default_factory=TicketConfig)
+    # question id → (kind, escalate) of this turn's free-text answers, classified once
+    text_kinds: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     async def audit(self, action: str, data: dict[str, Any] | None = None) -> None:
         await AuditRepository(self.db).record(
@@ -30,3 +38,14 @@ class Context:
             data=data,
             at=self.now,
         )
+
+    async def text_kind(self, question_id: str, text: str) -> tuple[str, bool]:
+        """What the respondent's words to `question_id` are (bot/services/text_kinds.py),
+        kept on their answer for the reports; classified once per turn."""
+        found = self.text_kinds.get(question_id)
+        if found is None:
+            found = self.text_kinds[question_id] = classify_text(text)
+            await AnswerRepository(self.db).set_text_kind(
+                session_id=self.session_id, question_id=question_id, kind=found[0]
+            )
+        return found

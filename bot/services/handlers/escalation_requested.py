@@ -1,12 +1,61 @@
-"""An answer the flow marks for staff follow-up."""
+"""An answer the flow marks for staff follow-up: a ticket, with the respondent's exact words
+and where in the survey they said them.
+
+- a flagged option ("option:<code>"): a complaint, flagged by the flow;
+- a low number or score ("value<=n"): flagged;
+- their own words ("text", "keyword:<word>"): what `classify_text` reads them as, and a
+  ticket only when it says staff should follow up (not for "没有", "挺好"…).
+
+One ticket per question of a session (the dedup key): answering the question again after
+重新开始 adds nothing.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.services.handlers.context import Context
+from bot.services.tickets import open_ticket
 from flows import events as ev
+from storage.models.ticket import KINDS
+
+# The flow's escalate.priority, as a ticket priority; "normal" takes the queue's own.
+_PRIORITIES = {"urgent": 1, "high": 2}
 
 
 async def on_escalation(ctx: Context, e: ev.EscalationRequested) -> None:
-    # Staff tickets arrive with the escalations issue; until then the request is kept in
-    # the audit log, so no escalation-worthy answer goes unrecorded.
-    await ctx.audit("escalation_requested", ev.to_dict(e))
+    if e.reason.startswith("option:"):
+        kind = "complaint"
+    elif e.reason.startswith("value"):
+        kind = "flagged"
+    else:
+        kind, escalate = await ctx.text_kind(e.question_id, e.raw)
+        if not escalate:
+            await ctx.audit("escalation_not_opened", {**ev.to_dict(e), "text_kind": kind})
+            return
+        # The classifier may know kinds tickets do not have (a suggestion worth a look).
+        kind = kind if kind in KINDS else "flagged"
+    context: dict[str, Any] = {"reason": e.reason, "flow_queue": e.queue, "flow_priority": e.priority}
+    category = ctx.respondent.category
+    if ctx.flow is not None:
+        category = ctx.flow.category.code
+        context["flow"] = ctx.flow.id
+        question = next((q for q in ctx.flow.questions if q.id == e.question_id), None)
+        if question is not None:
+            context["question"] = question.prompt.zh
+    await open_ticket(
+        ctx.db,
+        respondent=ctx.respondent,
+        kind=kind,
+        text=e.raw,
+        session_id=ctx.session_id,
+        question_id=e.question_id,
+        category=category,
+        context=context,
+        priority=_PRIORITIES.get(e.priority),
+        dedup_key=f"escalation:{ctx.session_id}:{e.question_id}",
+        prefer_queue=e.queue,
+        actor=ctx.actor,
+        now=ctx.now,
+        config=ctx.tickets,
+    )

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.jobs import expire_sessions, staff_digest
+from bot.services.jobs import expire_sessions, staff_digest, ticket_sla
 from bot.services.jobs.context import JobConfig, JobContext, JobHandler
 
 HANDLERS: dict[str, JobHandler] = {
     expire_sessions.KIND: expire_sessions.run,
     staff_digest.KIND: staff_digest.run,
+    ticket_sla.KIND: ticket_sla.run,
 }
 
 __all__ = ["HANDLERS", "JobConfig", "JobContext", "JobHandler", "ensure_recurring"]
@@ -23,3 +24,4 @@ async def ensure_recurring(s: AsyncSession, ctx: JobContext) -> None:
     await expire_sessions.ensure_scheduled(s, now=ctx.now, every=ctx.config.expire_sweep_every)
     if ctx.config.staff_digest is not None:
         await staff_digest.ensure_scheduled(s, now=ctx.now, every=ctx.config.staff_digest.every)
+    await ticket_sla.ensure_scheduled(s, now=ctx.now, every=ctx.config.tickets.sla_every)

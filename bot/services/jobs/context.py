@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.catalog import FlowCache
 from bot.services.staff_notices import StaffDigestConfig
+from bot.services.ticket_config import TicketConfig
 from flows.engine import EngineConfig
 from storage.models import DueJob
 
@@ -24,6 +25,7 @@ class JobConfig:
     # Staff digests (job `staff_digest`); the worker always sets it. None (some tests): the
     # chain is not seeded, and a run claimed anyway fails, to be retried by another worker.
     staff_digest: StaffDigestConfig | None = None
+    tickets: TicketConfig = field(default_factory=TicketConfig)
 
 
 @dataclass(frozen=True, slots=True)

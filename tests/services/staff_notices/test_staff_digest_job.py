@@ -21,7 +21,7 @@ from flows.engine import EngineConfig
 from storage.db import Database
 from storage.models import DueJob
 from storage.repositories.due_jobs import DueJobRepository
-from tests.services.conftest import T0, Office, SmtpServer
+from tests.services.staff_notices.conftest import T0, Office, SmtpServer
 
 EVERY = timedelta(minutes=10)
 

@@ -9,7 +9,7 @@ import time
 from bot.notify import NO_ADDRESS, NOT_CONFIGURED, StaffNotifier
 from bot.notify.wecom import TIMEOUT, WeComChannel
 from tests.fakes.wecom_api import SEND_PATH, TOKEN_PATH, FakeWeComApi
-from tests.services.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, free_port, wecom_channel
+from tests.services.staff_notices.conftest import SMTP_PASSWORD, SMTP_USER, SmtpServer, free_port, wecom_channel
 
 BODY = "回访工单提醒：新工单 1 件\nFollow-up tickets: 1 new\n\n#7 新工单 new：老人说药品还没有收到"
 

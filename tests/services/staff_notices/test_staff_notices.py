@@ -15,7 +15,7 @@ from bot.services.staff_notices import DigestStats, add_notice, excerpt, render,
 from storage.db import Database
 from storage.models import StaffNotice
 from tests.fakes.wecom_api import SEND_PATH, FakeWeComApi
-from tests.services.conftest import T0, Office, SmtpServer, wecom_channel
+from tests.services.staff_notices.conftest import T0, Office, SmtpServer, wecom_channel
 
 URL = "https://huifang.example.org/"
 LONG = "老人说上个月申请的药品补助到现在还没有收到，家里已经没有药了，希望红十字会尽快联系社区帮忙解决这个问题"

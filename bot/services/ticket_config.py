@@ -1,0 +1,15 @@
+"""The ticket settings a process runs with (from Settings, see `Settings.tickets`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class TicketConfig:
+    # Service levels of the "default" queue an organisation without queues gets on first use.
+    first_response: timedelta = timedelta(minutes=240)
+    resolution: timedelta = timedelta(minutes=2880)  # two days
+    # How often the scheduler looks for tickets past their due times (`ticket_sla`).
+    sla_every: timedelta = timedelta(seconds=300)
