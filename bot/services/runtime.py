@@ -12,7 +12,7 @@ returns.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from bot.channels.base import Inbound, OutMessage, Reply
 from bot.services import requests, surveys
 from bot.services.catalog import Catalog, FlowCache
 from bot.services.outbound import KeepReply, Kept, keep_reply
+from bot.services.text_kinds import HUMAN_REQUEST_MAX_CHARS, RulesCache, asks_for_a_person
 from bot.services.ticket_config import TicketConfig
 from flows import engine, messages, render
 from flows.engine import EngineConfig, Input
@@ -55,6 +56,7 @@ class Runtime:
         self.config = config or engine.DEFAULT_CONFIG
         self.flows = flows or FlowCache()
         self.tickets = tickets or TicketConfig()
+        self.detection_rules = RulesCache()
 
     async def handle(self, inbound: Inbound, *, keep: KeepReply | None = None) -> Reply:
         return (await self.handle_turn(inbound, keep=keep)).reply
@@ -112,10 +114,23 @@ class Runtime:
         if respondent.opted_out_at is not None:
             return respondent, []  # 退订 means silence, whatever they send
         open_session = await SessionRepository(s).open_for(respondent.id)
+        if inbound.kind == "text" and await self._asks_for_a_person(s, respondent, inbound.text):
+            # "人工", "我要投诉" typed at any point: staff are told, and the survey waits
+            # where it was (its question is asked again after the note).
+            out = await requests.human_requested(s, respondent, inbound, tickets=self.tickets)
+            if open_session is not None:
+                out += await self._resume(s, respondent, open_session, replace(inbound, kind="start"), Input(None))
+            return respondent, out
         if open_session is not None:
             kind: Literal["text", "unsupported"] = "unsupported" if inbound.kind == "unsupported" else "text"
             return respondent, await self._resume(s, respondent, open_session, inbound, Input(inbound.text, kind))
         return respondent, await self._between_surveys(s, respondent, inbound)
+
+    async def _asks_for_a_person(self, s: AsyncSession, respondent: Respondent, text: str | None) -> bool:
+        if not text or len(text) > 4 * HUMAN_REQUEST_MAX_CHARS:  # an answer, not a request
+            return False
+        rules = await self.detection_rules.get(s, respondent.organisation_id)
+        return asks_for_a_person(text, rules)
 
     async def catalog_for(self, s: AsyncSession, organisation_id: int | None) -> Catalog:
         return await self.flows.catalog(FlowRepository(s), organisation_id)

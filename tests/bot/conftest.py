@@ -24,6 +24,7 @@ class Chat:
         self.runtime = runtime
         self.channel, self.account, self.external_id = channel, account, external_id
         self.at = T0
+        self.organisation_id: int | None = None  # the organisation of the account they write to
         self.replies: list[Reply] = []
 
     def inbound(self, kind: str, text: str | None = None, payload: str | None = None, key: str | None = None) -> Inbound:
@@ -36,6 +37,7 @@ class Chat:
             at=self.at,
             text=text,
             start_payload=payload,
+            organisation_id=self.organisation_id,
         )
 
     async def start(self, category: str) -> Reply:

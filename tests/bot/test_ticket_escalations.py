@@ -3,6 +3,7 @@ flow's `escalate` rule marks, the respondent's own words, and a request for a pe
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -15,8 +16,8 @@ from bot.services import tickets
 from bot.services.organisations import add_organisation
 from bot.services.requests import HUMAN_ASKED, HUMAN_NOTE
 from bot.services.runtime import Runtime
-from bot.services.text_kinds import classify_text
-from storage.models import Answer, AuditEntry, StaffUser, Ticket, TicketEvent
+from bot.services.text_kinds import asks_for_a_person, classify_text
+from storage.models import Answer, AuditEntry, Organisation, StaffUser, Ticket, TicketEvent
 from tests.bot.conftest import T0, Chat
 
 
@@ -46,14 +47,18 @@ async def test_a_flagged_option_opens_one_ticket_with_the_words_and_where_they_w
         "flow": "humanitarian_aid", "question": "您对红十字会的救助项目，总体评价怎么样？",
     }  # fmt: skip
 
-    # Free text without an escalate rule is classified and kept, but opens nothing.
+    # Free text that reads as a complaint opens a ticket whatever the question, escalate rule
+    # or not (this question has none).
     await chat.say("发放的大米有一袋是坏的")
     assert (await answer(runtime, "improve")).text_kind == "complaint"
+    second = (await all_tickets(runtime))[1]
+    assert (second.kind, second.question_id, second.text) == ("complaint", "improve", "发放的大米有一袋是坏的")
+    assert second.context is not None and second.context["reason"] == "text"
     await chat.say("5")  # main problem: none
     await chat.say("5")  # other services: nothing for now
     await chat.say("没有。")  # opinion: nothing to add → no ticket
     assert (await answer(runtime, "opinion")).text_kind == "none"
-    assert len(await all_tickets(runtime)) == 1
+    assert len(await all_tickets(runtime)) == 2
     async with runtime.db.transaction() as s:
         skipped = await s.scalar(select(AuditEntry).where(AuditEntry.action == "escalation_not_opened"))
         assert skipped is not None and skipped.data is not None and skipped.data["text_kind"] == "none"
@@ -89,11 +94,15 @@ async def test_answering_the_flagged_question_again_after_restart_opens_no_secon
     assert len(tickets_now) == 1, [t.text for t in tickets_now]  # …one ticket
 
 
-def test_classify_text_placeholder() -> None:
+def test_classify_text_reads_with_the_detection_rules() -> None:
     for nothing in ("没有", "没有了", " 无 ", "都挺好", "挺好！", "没意见。", "No", "NONE", "ｎｏ", ""):
         assert classify_text(nothing) == ("none", False), nothing
-    for words in ("没有收到救助款", "无人接电话", "态度不好", "no one called me back"):
+    for words in ("没有收到救助款", "无人接电话", "态度不好", "nobody called me back"):
         assert classify_text(words) == ("complaint", True), words
+    assert classify_text("请问下次培训什么时候？") == ("help", True)
+    assert classify_text("建议多搞几次培训") == ("suggestion", False)
+    assert asks_for_a_person("转人工") and asks_for_a_person("我要投诉！")
+    assert not asks_for_a_person("工作人员态度很好") and not asks_for_a_person("人工呼吸学得很好")
 
 
 async def test_asking_for_a_person_opens_one_human_ticket_at_a_time(runtime: Runtime) -> None:
@@ -154,3 +163,51 @@ def test_queues_add_and_list_on_the_command_line(tmp_path: Path) -> None:
     ]
     only = run(main, ["queues", "list", "--org", "jinjiang"], env=env)
     assert only.output.splitlines()[1:] == ["jinjiang  complaints  投诉处理  donation,humanitarian_aid  complaint  P1  120 / 1440"]
+
+
+async def test_typing_for_a_person_mid_survey_opens_a_ticket_and_the_survey_waits(runtime: Runtime) -> None:
+    chat = Chat(runtime, "types-for-help")
+    await chat.start("humanitarian_aid")
+    await chat.say("好的")
+    reply = await chat.say("转人工")  # at the first question, instead of an answer
+    assert reply.messages[0].text == HUMAN_NOTE["zh"]
+    assert "总体评价" in reply.messages[-1].text  # the question, asked again
+    (ticket,) = await all_tickets(runtime)
+    assert (ticket.kind, ticket.text) == ("human", "转人工")
+    await chat.say("我要投诉！")  # asked again while it is open: no second ticket
+    assert len(await all_tickets(runtime)) == 1
+    await chat.say("很好")  # the survey goes on from where it waited
+    assert (await answer(runtime, "overall")).value == "very_good"
+    # Words that merely mention staff are an answer, not a request for a person.
+    assert not asks_for_a_person("工作人员态度很好，谢谢你们")
+
+
+async def test_an_organisations_own_phrases_read_its_respondents_words(runtime: Runtime, tmp_path: Path) -> None:
+    async with runtime.db.transaction() as s:
+        city = await add_organisation(s, code="chengdu", name="成都市红十字会", now=T0)
+        await add_organisation(s, code="jinjiang", name="锦江区红十字会", parent="chengdu", now=T0)
+        await add_organisation(s, code="wuhou", name="武侯区红十字会", parent="chengdu", now=T0)
+    assert city.id
+    rules = tmp_path / "jinjiang.yaml"
+    rules.write_text("complaint:\n  - 一锅粥\n", encoding="utf-8")
+    env = {"HUIFANG_DATABASE_URL": str(runtime.db.url.render_as_string(hide_password=False)), "HUIFANG_AUTO_MIGRATE": "false"}
+    # In a thread: the command runs its own event loop, as it does from a shell.
+    saved = await asyncio.to_thread(CliRunner().invoke, main, ["tickets", "rules", "set", "--org", "jinjiang", str(rules)], env=env)
+    assert saved.exit_code == 0, saved.output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("complaint:\n  - 一锅粥\nsomething: [x]\n", encoding="utf-8")
+    refused = await asyncio.to_thread(CliRunner().invoke, main, ["tickets", "rules", "set", "--org", "wuhou", str(broken)], env=env)
+    assert refused.exit_code == 1 and "broken.yaml:3" in refused.output and "nothing saved" in refused.output
+
+    async def words_of(person: str, org: str) -> list[Ticket]:
+        async with runtime.db.transaction() as s:
+            org_id = (await s.scalar(select(Organisation).where(Organisation.code == org))).id  # type: ignore[union-attr]
+        chat = Chat(runtime, person)
+        chat.organisation_id = org_id
+        for text in (None, "好的", "很好", "5", "5"):
+            await (chat.start("humanitarian_aid") if text is None else chat.say(text))
+        await chat.say("现场乱成一锅粥")  # the last, open question
+        return [t for t in await all_tickets(runtime) if t.text == "现场乱成一锅粥"]
+
+    assert len(await words_of("o-jinjiang", "jinjiang")) == 1  # its admin's phrase
+    assert len(await words_of("o-wuhou", "wuhou")) == 1  # still the one ticket: 武侯 has no such phrase

@@ -1,10 +1,12 @@
 """An answer (or a skip, or unreadable words kept as they were): stored, one per question.
 A free-text answer (a text question's, or words the parser could not read) is classified
-too, and its kind kept on the answer for the reports."""
+too, its kind kept on the answer for the reports, and a complaint or a request for help
+opens a ticket."""
 
 from __future__ import annotations
 
 from bot.services.handlers.context import Context
+from bot.services.handlers.escalation_requested import open_for_answer
 from flows import events as ev
 from storage.repositories.answers import AnswerRepository
 
@@ -25,6 +27,13 @@ async def on_answer(ctx: Context, e: ev.AnswerRecorded) -> None:
     if question is None:
         return
     if question.type == "text" and isinstance(e.value, str) and e.value.strip():
-        await ctx.text_kind(e.question_id, e.value)
+        words = e.value
     elif not e.parsed and e.raw.strip():
-        await ctx.text_kind(e.question_id, e.raw)
+        words = e.raw
+    else:
+        return
+    kind, escalate = await ctx.text_kind(e.question_id, words)
+    if escalate:
+        # Whatever the question, and whether or not the flow asked for it: a complaint or a
+        # request for help reaches staff (the flow's own rule, if any, shares the ticket).
+        await open_for_answer(ctx, question_id=e.question_id, raw=words, kind=kind, reason="text")

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import OutMessage
-from bot.services.text_kinds import classify_text
+from bot.services.text_kinds import classify_text, rules_for
 from bot.services.ticket_config import TicketConfig
+from flows.detect import RuleSet
 from flows.schema import Flow
 from storage.repositories.answers import AnswerRepository
 from storage.repositories.audit import AuditRepository
@@ -28,6 +29,7 @@ class Context:
     tickets: TicketConfig = field(default_factory=TicketConfig)
     # question id → (kind, escalate) of this turn's free-text answers, classified once
     text_kinds: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    _rules: tuple[RuleSet | None] | None = None  # the organisation's detection rules, once loaded
 
     async def audit(self, action: str, data: dict[str, Any] | None = None) -> None:
         await AuditRepository(self.db).record(
@@ -44,7 +46,9 @@ class Context:
         kept on their answer for the reports; classified once per turn."""
         found = self.text_kinds.get(question_id)
         if found is None:
-            found = self.text_kinds[question_id] = classify_text(text)
+            if self._rules is None:
+                self._rules = (await rules_for(self.db, self.respondent.organisation_id),)
+            found = self.text_kinds[question_id] = classify_text(text, self._rules[0])
             await AnswerRepository(self.db).set_text_kind(
                 session_id=self.session_id, question_id=question_id, kind=found[0]
             )

@@ -35,26 +35,44 @@ async def on_escalation(ctx: Context, e: ev.EscalationRequested) -> None:
             return
         # The classifier may know kinds tickets do not have (a suggestion worth a look).
         kind = kind if kind in KINDS else "flagged"
-    context: dict[str, Any] = {"reason": e.reason, "flow_queue": e.queue, "flow_priority": e.priority}
+    await open_for_answer(
+        ctx, question_id=e.question_id, raw=e.raw, kind=kind, reason=e.reason, queue=e.queue, priority=e.priority
+    )
+
+
+async def open_for_answer(
+    ctx: Context,
+    *,
+    question_id: str,
+    raw: str,
+    kind: str,
+    reason: str,
+    queue: str | None = None,
+    priority: str | None = None,
+) -> None:
+    """A ticket for what the respondent answered to `question_id`, with their exact words and
+    where in the survey; one per question of a session, whoever asks first (a flow's rule, or
+    free text that reads as a complaint whatever the question)."""
+    context: dict[str, Any] = {"reason": reason, "flow_queue": queue, "flow_priority": priority}
     category = ctx.respondent.category
     if ctx.flow is not None:
         category = ctx.flow.category.code
         context["flow"] = ctx.flow.id
-        question = next((q for q in ctx.flow.questions if q.id == e.question_id), None)
+        question = next((q for q in ctx.flow.questions if q.id == question_id), None)
         if question is not None:
             context["question"] = question.prompt.zh
     await open_ticket(
         ctx.db,
         respondent=ctx.respondent,
         kind=kind,
-        text=e.raw,
+        text=raw,
         session_id=ctx.session_id,
-        question_id=e.question_id,
+        question_id=question_id,
         category=category,
         context=context,
-        priority=_PRIORITIES.get(e.priority),
-        dedup_key=f"escalation:{ctx.session_id}:{e.question_id}",
-        prefer_queue=e.queue,
+        priority=_PRIORITIES.get(priority or ""),
+        dedup_key=f"escalation:{ctx.session_id}:{question_id}",
+        prefer_queue=queue,
         actor=ctx.actor,
         now=ctx.now,
         config=ctx.tickets,

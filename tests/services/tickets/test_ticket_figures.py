@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.services.tickets.test_tickets import open_for
-
 from bot.services import tickets
 from bot.services.ticket_figures import ticket_figures
 from storage.repositories.organisations import OrganisationRepository, Scope
 from tests.services.tickets.conftest import T0, World
+from tests.services.tickets.test_tickets import open_for
 
 MIN = timedelta(minutes=1)
 

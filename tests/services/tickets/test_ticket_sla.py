@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from tests.services.tickets.test_tickets import open_for
 
 from bot.dispatch.scheduler import run_due_jobs_once
 from bot.services import tickets
@@ -18,6 +17,7 @@ from flows.engine import DEFAULT_CONFIG
 from storage.models import DueJob, StaffNotice, TicketQueue
 from storage.repositories.tickets import TicketRepository
 from tests.services.tickets.conftest import T0, World
+from tests.services.tickets.test_tickets import open_for
 
 MIN = timedelta(minutes=1)
 CONFIG = JobConfig(engine=DEFAULT_CONFIG, flows=FlowCache(), expire_sweep_every=timedelta(minutes=10),
