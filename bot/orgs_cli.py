@@ -3,13 +3,17 @@ grassroots stations)."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.settings import Settings
+from bot.cli_support import run_in_transaction
 from storage.models.organisation import KINDS
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.container import Container
 
 
 @click.group(help="机构 Organisations: city society, district societies, grassroots stations.")
@@ -26,19 +30,13 @@ def orgs() -> None:
     help="Default: city for a root, district under a city, grassroots below that.",
 )  # fmt: skip
 def add(code: str, name: str, parent: str | None, kind: str | None) -> None:
-    from bot.container import open_container
     from bot.services.organisations import OrganisationError, add_organisation
 
-    async def work() -> str:
-        async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
-            made = await add_organisation(s, code=code, name=name, parent=parent, kind=kind, now=c.clock())
-            return made.kind
+    async def work(c: Container, s: AsyncSession) -> str:
+        made = await add_organisation(s, code=code, name=name, parent=parent, kind=kind, now=c.clock())
+        return made.kind
 
-    try:
-        made_kind = asyncio.run(work())
-    except OrganisationError as exc:
-        click.echo(f"未添加 not added: {exc}", err=True)
-        sys.exit(1)
+    made_kind = run_in_transaction(work, refused=(OrganisationError,), prefix="未添加 not added: ")
     where = f"，上级 under {parent}" if parent else ""
     click.echo(f"已添加 added {code} {name} ({made_kind}){where}")
 
@@ -46,19 +44,13 @@ def add(code: str, name: str, parent: str | None, kind: str | None) -> None:
 @orgs.command("list", help="列出机构 List the organisation tree with each one's respondents.")
 @click.option("--org", "org_code", default=None, help="Only this organisation and those under it.")
 def list_(org_code: str | None) -> None:
-    from bot.container import open_container
-    from bot.services.organisations import OrganisationError, list_organisations, scope_of
+    from bot.services.organisations import OrganisationError, OrganisationRead, list_organisations, scope_of
 
-    async def work() -> list:
-        async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
-            scope = (await scope_of(s, org_code))[1] if org_code else None
-            return await list_organisations(s, scope=scope)
+    async def work(c: Container, s: AsyncSession) -> list[OrganisationRead]:
+        scope = (await scope_of(s, org_code))[1] if org_code else None
+        return await list_organisations(s, scope=scope)
 
-    try:
-        rows = asyncio.run(work())
-    except OrganisationError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    rows = run_in_transaction(work, refused=(OrganisationError,))
     if not rows:
         click.echo("还没有机构 no organisations yet: huifang orgs add CODE 名称 [--parent CODE]")
         return

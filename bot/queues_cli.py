@@ -3,12 +3,16 @@ levels (an organisation without queues gets a "default" one on its first ticket)
 
 from __future__ import annotations
 
-import asyncio
-import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from bot.settings import Settings
+from bot.cli_support import run_in_transaction
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.container import Container
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -44,29 +48,23 @@ def add(
     kinds: str | None,
     priority: int,
 ) -> None:
-    from bot.container import open_container
     from bot.services.ticket_queues import QueueError, add_queue
 
-    async def work() -> None:
-        async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
-            await add_queue(
-                s,
-                organisation=org_code,
-                code=queue_code,
-                name=name,
-                first_response_minutes=first_response,
-                resolution_minutes=resolution,
-                categories=_split(categories),
-                kinds=_split(kinds),
-                priority=priority,
-                now=c.clock(),
-            )
+    async def work(c: Container, s: AsyncSession) -> None:
+        await add_queue(
+            s,
+            organisation=org_code,
+            code=queue_code,
+            name=name,
+            first_response_minutes=first_response,
+            resolution_minutes=resolution,
+            categories=_split(categories),
+            kinds=_split(kinds),
+            priority=priority,
+            now=c.clock(),
+        )
 
-    try:
-        asyncio.run(work())
-    except QueueError as exc:
-        click.echo(f"未添加 not added: {exc}", err=True)
-        sys.exit(1)
+    run_in_transaction(work, refused=(QueueError,), prefix="未添加 not added: ")
     click.echo(f"已添加 added {org_code}/{queue_code} {name}: 首次响应 first response {first_response} min, "
                f"解决 resolution {resolution} min, P{priority}")  # fmt: skip
 
@@ -74,20 +72,14 @@ def add(
 @queues.command("list", help="列出队列 List the queues, with their service levels.")
 @click.option("--org", "org_code", default=None, help="Only this organisation and those under it.")
 def list_(org_code: str | None) -> None:
-    from bot.container import open_container
     from bot.services.organisations import OrganisationError, scope_of
     from bot.services.ticket_queues import list_queues
 
-    async def work() -> list:
-        async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
-            scope = (await scope_of(s, org_code))[1] if org_code else None
-            return await list_queues(s, scope=scope)
+    async def work(c: Container, s: AsyncSession) -> list[Any]:
+        scope = (await scope_of(s, org_code))[1] if org_code else None
+        return list(await list_queues(s, scope=scope))
 
-    try:
-        rows = asyncio.run(work())
-    except OrganisationError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    rows = run_in_transaction(work, refused=(OrganisationError,))
     if not rows:
         click.echo("还没有队列 no queues yet: huifang queues add ORG_CODE QUEUE_CODE 名称 --first-response 240 "
                    "--resolution 2880")  # fmt: skip

@@ -7,13 +7,9 @@ comma; run `huifang secrets rotate`; then drop the old key.
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from datetime import UTC, datetime
-
 import click
 
-from bot.settings import Settings
+from bot.cli_support import run_in_transaction
 
 
 @click.group(help="密钥加密 The key that encrypts stored secrets (HUIFANG_SECRET_KEY).")
@@ -35,16 +31,10 @@ def new_key() -> None:
     "(plain text left from before is encrypted too), in one transaction.",
 )
 def rotate() -> None:
-    from bot.container import open_container
     from bot.services.accounts import AccountError, rotate_secrets
 
-    async def work() -> int:
-        async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
-            return await rotate_secrets(s, box=c.secrets, now=datetime.now(UTC))
-
-    try:
-        count = asyncio.run(work())
-    except (AccountError, ValueError) as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+    # ValueError: a key in HUIFANG_SECRET_KEY that is not a Fernet key (said without it).
+    count = run_in_transaction(
+        lambda c, s: rotate_secrets(s, box=c.secrets, now=c.clock()), refused=(AccountError, ValueError)
+    )
     click.echo(f"已用第一个密钥重新加密 {count} 个值 re-encrypted {count} stored secret(s) with the first key")

@@ -8,7 +8,6 @@ stay out of the shell history and the process list:
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from bot.settings import Settings
+from bot.cli_support import run_in_transaction
 from storage.models.staff_user import ROLES
 
 if TYPE_CHECKING:
@@ -44,18 +43,9 @@ def _password_from_stdin() -> str:
 
 def _run(work: Callable[[AsyncSession, datetime], Awaitable[T]], refused: str) -> T:
     """Runs `work(session, now)` in one transaction; a StaffError is one line and exit 1."""
-    from bot.container import open_container
     from bot.services.staff import StaffError
 
-    async def run() -> T:
-        async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
-            return await work(s, c.clock())
-
-    try:
-        return asyncio.run(run())
-    except StaffError as exc:
-        click.echo(f"{refused}: {exc}", err=True)
-        sys.exit(1)
+    return run_in_transaction(lambda c, s: work(s, c.clock()), refused=(StaffError,), prefix=f"{refused}: ")
 
 
 @users.command(
