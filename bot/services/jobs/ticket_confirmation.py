@@ -126,7 +126,10 @@ async def ask(s: AsyncSession, job: DueJob, ctx: JobContext) -> None:
             "channel": identity.channel, "account": identity.account,
         },
     )  # fmt: skip
-    await _next(s, REMIND, ticket, round_, ctx.now + ctx.config.tickets.confirm_after, ctx.now)
+    await _next(
+        s, REMIND, ticket, round_, ctx.now + ctx.config.tickets.confirm_after, ctx.now,
+        session_id=session.id if session is not None else None,
+    )  # fmt: skip
 
 
 async def _session(s: AsyncSession, job: DueJob, ticket: Ticket, round_: int) -> SurveySession | None:
