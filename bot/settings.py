@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     ticket_first_response_minutes: int = Field(default=240, ge=1)
     ticket_resolution_minutes: int = Field(default=2880, ge=1)  # two days
     ticket_sla_every_s: float = Field(default=300, ge=10)
+    # After a ticket is resolved the respondent is asked whether it is solved; no answer in
+    # this time brings one reminder, and no answer in as long again leaves it unconfirmed.
+    ticket_confirm_after_hours: float = Field(default=48, gt=0, le=24 * 30)
     wechat_rate_per_s: float = Field(default=20, gt=0, le=1000)  # API calls per account
     wechat_api_timeout_s: float = Field(default=5.0, gt=0, le=60)
 
@@ -171,6 +174,7 @@ class Settings(BaseSettings):
             first_response=timedelta(minutes=self.ticket_first_response_minutes),
             resolution=timedelta(minutes=self.ticket_resolution_minutes),
             sla_every=timedelta(seconds=self.ticket_sla_every_s),
+            confirm_after=timedelta(hours=self.ticket_confirm_after_hours),
         )
 
     @property

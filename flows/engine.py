@@ -6,7 +6,7 @@ State is plain JSON so it can be stored as is and resumed on any process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ from flows.events import (
     Step,
 )
 from flows.machine import CONSENT, DECLINED, END, TERMINAL, compile_flow, lifecycle_move
-from flows.schema import NO, YES, Flow, Question
+from flows.schema import NO, YES, Flow, I18nText, Question
 
 STATE_VERSION = 1
 UNSUPPORTED_RAW = "[non-text message]"
@@ -51,7 +51,12 @@ class Input:
 
 
 def start(flow: Flow, trigger: dict[str, Any] | None, now: datetime) -> Step:
-    """A new session: the greeting and the consent question."""
+    """A new session: the greeting and the consent question (a followup flow without
+    consent: the greeting and its first question).
+
+    `trigger` may carry `vars` (name → text, filled into a followup flow's `{name}`s, kept
+    in the state for every later prompt) and `about` (what started it, e.g. "ticket:12",
+    kept for whoever applies the answers)."""
     trigger = trigger or {}
     lang = "en" if trigger.get("lang") == "en" else "zh"
     state: dict[str, Any] = {
@@ -70,7 +75,13 @@ def start(flow: Flow, trigger: dict[str, Any] | None, now: datetime) -> Step:
         "last_seen": now.isoformat(),
         "source": trigger.get("source"),
     }
-    return Step(state, [_consent_message(flow, lang)])
+    if trigger.get("vars"):
+        state["vars"] = {str(k): str(v) for k, v in trigger["vars"].items()}
+    if trigger.get("about"):
+        state["about"] = str(trigger["about"])
+    if flow.consent is None:
+        return _Turn(flow, state, Input(None), now, DEFAULT_CONFIG).begin()
+    return Step(state, [_consent_message(flow, lang, state.get("vars"))])
 
 
 def resume(
@@ -106,8 +117,8 @@ def prompt(flow: Flow, state: dict[str, Any]) -> Step:
     if state["lifecycle"] in TERMINAL:
         return Step(state, [MessageSent(messages.text(flow, "already_done", lang), kind="notice")])
     if state["step"] == CONSENT:
-        return Step(state, [_consent_message(flow, lang)])
-    return Step(state, [render.question_message(flow, flow.question(state["step"]), lang)])
+        return Step(state, [_consent_message(flow, lang, state.get("vars"))])
+    return Step(state, [render.question_message(flow, flow.question(state["step"]), lang, state.get("vars"))])
 
 
 def _two_choices(flow: Flow, lang: str, first: str, second: str) -> tuple[Choice, ...]:
@@ -118,9 +129,14 @@ def _two_choices(flow: Flow, lang: str, first: str, second: str) -> tuple[Choice
     )
 
 
-def _consent_message(flow: Flow, lang: str) -> MessageSent:
+def _consent_message(flow: Flow, lang: str, values: dict[str, str] | None) -> MessageSent:
+    assert flow.consent is not None  # a flow without consent never has a consent step
     text = "\n".join(
-        [flow.intro.get(lang), flow.consent.get(lang), messages.text(flow, "consent_hint", lang)]
+        [
+            render.text_of(flow, flow.intro, lang, values),
+            render.text_of(flow, flow.consent, lang, values),
+            messages.text(flow, "consent_hint", lang),
+        ]
     )
     return MessageSent(text=text, kind="intro", choices=_two_choices(flow, lang, "consent_yes", "consent_no"))
 
@@ -137,6 +153,7 @@ class _Turn:
         self.now = now
         self.config = config
         self.lang = self.s.get("lang", "zh")
+        self.vars: dict[str, str] | None = self.s.get("vars")
         self.events: list[Event] = []
 
     # -- small helpers -------------------------------------------------------------------
@@ -158,7 +175,12 @@ class _Turn:
     def question(self) -> Question:
         return self.compiled.questions[self.s["step"]]
 
+    def text(self, text: I18nText) -> str:
+        return render.text_of(self.flow, text, self.lang, self.vars)
+
     def prompt(self, q: Question) -> MessageSent:
+        if self.vars:
+            return render.question_message(self.flow, q, self.lang, self.vars)  # this session's own words
         key = (q.id, self.lang)
         msg = self.compiled.prompts.get(key)
         if msg is None:
@@ -168,7 +190,7 @@ class _Turn:
     def ask(self) -> None:
         """Say the current step's question (or the consent question) again."""
         if self.s["step"] == CONSENT:
-            self.events.append(_consent_message(self.flow, self.lang))
+            self.events.append(_consent_message(self.flow, self.lang, self.vars))
         else:
             self.events.append(self.prompt(self.question()))
 
@@ -178,6 +200,18 @@ class _Turn:
         return Step(self.s, self.events)
 
     # -- the turn ------------------------------------------------------------------------
+    def begin(self) -> Step:
+        """A flow without consent starts at once: its greeting and first question, one
+        message (a follow-up may reach them as a customer-service message, and those are
+        counted)."""
+        self.lifecycle("activate")
+        self.s["step"] = self.compiled.first
+        self.enter_current()
+        first = self.events[0]
+        assert isinstance(first, MessageSent)
+        self.events[0] = replace(first, text=f"{self.text(self.flow.intro)}\n{first.text}")
+        return Step(self.s, self.events)
+
     def run(self) -> Step:
         lifecycle = self.s["lifecycle"]
         if lifecycle == "opted_out":
@@ -200,7 +234,8 @@ class _Turn:
             self.lifecycle("expire")
             self.s["expired_by"] = "silence"
             self.events.append(SessionExpired())
-            self.say("expired")
+            # A survey starts afresh (the runtime); a follow-up is simply over.
+            self.say("expired" if self.flow.kind == "survey" else "already_done")
             return Step(self.s, self.events)
         if self.s["pending"] == "resume":
             return self.confirm_resume(command)
@@ -276,7 +311,8 @@ class _Turn:
             return self.done()
         self.lifecycle("decline")
         self.events.append(ConsentDeclined())
-        self.events.append(MessageSent(self.flow.declined.get(self.lang), kind="closing"))
+        assert self.flow.declined is not None  # declined comes with consent (flows.schema)
+        self.events.append(MessageSent(self.text(self.flow.declined), kind="closing"))
         return Step(self.s, self.events)
 
     def skip(self) -> Step:
@@ -358,7 +394,7 @@ class _Turn:
             step = self.s["step"]
             if step == END:
                 self.lifecycle("complete")
-                self.events.append(MessageSent(self.flow.closing.get(self.lang), kind="closing"))
+                self.events.append(MessageSent(self.text(self.flow.closing), kind="closing"))
                 self.events.append(SessionCompleted())
                 return
             if step in (CONSENT, DECLINED):

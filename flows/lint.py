@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flows.graph import edges, successors
 from flows.messages import DEFAULTS
-from flows.schema import CHOICE_TYPES, END, NO, YES, Flow, Question
+from flows.render import placeholders
+from flows.schema import CHOICE_TYPES, END, NO, YES, Flow, I18nText, Question
 from flows.source import FlowError, Source
 
 
@@ -39,6 +40,19 @@ def lint(flow: Flow, src: Source) -> list[FlowError]:
                     err(f"questions[{i}].escalate.on_options[{k}]", f"unknown option '{code}'")
             if q.escalate.on_options and q.type not in CHOICE_TYPES | {"yes_no"}:
                 err(f"questions[{i}].escalate.on_options", f"a {q.type} question has no options")
+
+    if flow.kind == "survey":
+        # Only a followup flow's session has values to fill them with: in a survey a
+        # `{name}` would reach the respondent as written.
+        texts: list[tuple[str, I18nText | None]] = [
+            (name, getattr(flow, name)) for name in ("intro", "consent", "declined", "closing")
+        ]
+        texts += [(f"questions[{i}].prompt", q.prompt) for i, q in enumerate(flow.questions)]
+        for path, value in texts:
+            for lang in ("zh", "en"):
+                found = placeholders(value.get(lang)) if value is not None else []
+                if found:
+                    err(f"{path}.{lang}", f"placeholder {{{found[0]}}} is filled only in a followup flow")
 
     for key in flow.messages:
         if key not in DEFAULTS:

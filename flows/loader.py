@@ -222,4 +222,13 @@ def flow_files(directory: Path) -> list[Path]:
 
 
 def default_flow_paths() -> list[Path]:
+    """The bundled surveys, one per respondent category."""
     return sorted(DEFAULTS_DIR.glob("*.yaml"))
+
+
+FOLLOWUPS_DIR = Path(__file__).parent / "followups"
+
+
+def followup_flow_paths() -> list[Path]:
+    """The bundled followup flows (kind: followup), seeded with the defaults."""
+    return sorted(FOLLOWUPS_DIR.glob("*.yaml"))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 from flows import messages
 from flows.events import Choice, MessageSent
 from flows.schema import NO, YES, Flow, I18nText, Question
@@ -41,9 +44,40 @@ def instruction(flow: Flow, question: Question, lang: str) -> str:
     return ""
 
 
-def question_message(flow: Flow, question: Question, lang: str) -> MessageSent:
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z][a-z0-9_]*)\}")
+
+
+def placeholders(text: str) -> list[str]:
+    """The `{name}`s a text asks for (`{{` and `}}` are literal braces, not placeholders)."""
+    return [m.group(1) for m in _PLACEHOLDER.finditer(text) if m.group(1)]
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """`{name}` replaced by `values[name]`, in one pass, so a value that contains braces (a
+    respondent's own words) is never read as a placeholder; `{{`/`}}` give `{`/`}`; a name
+    without a value is left as written, so a missing one shows instead of vanishing."""
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name is None:
+            return m.group(0)[0]
+        return str(values[name]) if name in values else m.group(0)
+
+    return _PLACEHOLDER.sub(one, text)
+
+
+def text_of(flow: Flow, text: I18nText, lang: str, values: Mapping[str, str] | None) -> str:
+    """A flow's text in `lang`; a followup flow's placeholders filled from the session's
+    values (a survey's texts are shown as written)."""
+    raw = text.get(lang)
+    return fill(raw, values or {}) if flow is not None and flow.kind == "followup" else raw
+
+
+def question_message(
+    flow: Flow, question: Question, lang: str, values: Mapping[str, str] | None = None
+) -> MessageSent:
     opts = choices(question, lang) if question.type != "info" else ()
-    lines = [question.prompt.get(lang)]
+    lines = [text_of(flow, question.prompt, lang, values)]
     lines.extend(f"{c.number}. {c.label}" for c in opts)
     hint = instruction(flow, question, lang)
     if question.optional:

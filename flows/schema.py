@@ -124,14 +124,23 @@ class Category(Strict):
     order: int = 100  # position in the "which group are you in?" menu
 
 
+FlowKind = Literal["survey", "followup"]
+
+
 class Flow(Strict):
     id: Identifier
     version: int = Field(ge=1)
+    # "survey": a respondent category's survey, offered in the "which group are you in?"
+    # menu. "followup": started by huifang itself about something the respondent raised
+    # (a resolved ticket), never offered in the menu; it may leave out consent (the person
+    # asked us for help, and 退订 still works at any time) and use {placeholders} filled
+    # from the session's variables.
+    kind: FlowKind = "survey"
     category: Category
     title: I18nText
-    intro: I18nText  # greeting and purpose, shown with the consent question
-    consent: I18nText  # the yes/no question asking to take part
-    declined: I18nText  # said when they decline
+    intro: I18nText  # greeting and purpose, shown with the consent question (or the first one)
+    consent: I18nText | None = None  # the yes/no question asking to take part
+    declined: I18nText | None = None  # said when they decline
     closing: I18nText  # said when the survey is complete
     questions: list[Question] = Field(min_length=1)
     # Overrides of the built-in system messages (flows.messages.DEFAULTS keys).
@@ -142,6 +151,16 @@ class Flow(Strict):
 
     def model_post_init(self, context: object) -> None:
         self._by_id = {q.id: q for q in self.questions}
+
+    @model_validator(mode="after")
+    def _survey_asks_consent(self) -> Flow:
+        if self.kind == "survey":
+            missing = [name for name in ("consent", "declined") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"a survey needs {' and '.join(missing)} (only a followup flow may leave them out)")
+        elif (self.consent is None) != (self.declined is None):
+            raise ValueError("consent and declined go together: give both or neither")
+        return self
 
     @property
     def content_hash(self) -> str:

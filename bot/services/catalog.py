@@ -111,6 +111,8 @@ class FlowCache:
             if owner is not None and owner not in depth:
                 continue  # another organisation's own flow
             flow = await self.load(repo, vid)
+            if flow.kind != "survey":
+                continue  # a followup flow is started by huifang, never chosen from the menu
             rank = -1 if owner is None else depth[owner]
             current = chosen.get(flow.category.code)
             if current is None or rank > current[0] or (rank == current[0] and vid > current[1]):

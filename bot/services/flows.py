@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.services.organisations import ids_by_code
-from flows.loader import FlowFileError, default_flow_paths, flow_files, load_path, load_text
+from flows.loader import FlowFileError, default_flow_paths, flow_files, followup_flow_paths, load_path, load_text
 from flows.schema import Flow
 from flows.source import FlowError, Source
 from storage.db import Database
@@ -80,7 +80,7 @@ async def _store(
 async def prepare(db: Database, *, migrate: bool, publish_defaults: bool, extra_dir: Path | None = None) -> None:
     if migrate:
         await upgrade_async(db)
-    paths = list(default_flow_paths()) if publish_defaults else []
+    paths = [*default_flow_paths(), *followup_flow_paths()] if publish_defaults else []
     if extra_dir is not None:
         paths += flow_files(extra_dir)
     if paths:

@@ -187,10 +187,13 @@ class Runtime:
     async def _between_surveys(self, s: AsyncSession, respondent: Respondent, inbound: Inbound) -> list[OutMessage]:
         """No survey open: a known respondent who never had one begins; one whose survey the
         expiry sweep ended is told so and starts afresh, as if their message had ended it
-        (see `_resume`); others are thanked."""
+        (see `_resume`); others are thanked, also after a follow-up (a resolved ticket's
+        question), which never starts their category's survey again."""
         latest = await SessionRepository(s).latest_for(respondent.id)
         if latest is not None and latest.status == "expired" and latest.state.get("expired_by") == "silence":
             flow = await self.flows.load(FlowRepository(s), latest.flow_version_id)
+            if flow.kind != "survey":
+                return [OutMessage(messages.text(flow, "already_done", latest.state.get("lang", respondent.lang)))]
             notice = OutMessage(messages.text(flow, "expired", latest.state.get("lang", respondent.lang)))
             found = (await self.catalog_for(s, respondent.organisation_id)).find(flow.category.code)
             return [notice, *await self._start(s, respondent, found or (latest.flow_version_id, flow), inbound)]
@@ -219,7 +222,7 @@ class Runtime:
         out = await surveys.apply_step(
             s, respondent, session, step, now=inbound.at, inbound=True, flow=flow, tickets=self.tickets
         )
-        if step.state["lifecycle"] == "expired":
+        if step.state["lifecycle"] == "expired" and flow.kind == "survey":
             # Long silence ended the old survey: the person starts afresh on the newest flow.
             found = (await self.catalog_for(s, respondent.organisation_id)).find(flow.category.code)
             out += await self._start(s, respondent, found or (session.flow_version_id, flow), inbound)

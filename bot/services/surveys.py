@@ -3,6 +3,7 @@ staff, campaigns and follow-ups start surveys too (`start_survey`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,13 +28,18 @@ async def start_survey(
     reason: str,
     source: str | None = None,
     tickets: TicketConfig | None = None,
+    values: Mapping[str, str] | None = None,
+    about: str | None = None,
 ) -> list[OutMessage]:
     """Open a session of `flow` (version id, parsed flow) for the respondent and return its
     first messages (the greeting and the consent question), to send however the caller
     reaches them. `reason` says who or what started it (e.g. "wechat:start", "staff:12",
-    "campaign:3"); it is kept in the audit log."""
+    "campaign:3"); it is kept in the audit log. `values` fill a followup flow's
+    placeholders; `about` says what the session is about (e.g. "ticket:12:0"), kept in its
+    state for the handler that applies the answers."""
     version_id, parsed = flow
-    step = engine.start(parsed, {"lang": respondent.lang, "source": source or reason.split(":")[0]}, now)
+    trigger = {"lang": respondent.lang, "source": source or reason.split(":")[0], "vars": values, "about": about}
+    step = engine.start(parsed, trigger, now)
     session = await SessionRepository(s).create(
         respondent_id=respondent.id,
         flow_version_id=version_id,
@@ -74,6 +80,7 @@ async def apply_step(
         actor=actor or f"respondent:{respondent.id}",
         flow=flow,
         tickets=tickets or TicketConfig(),
+        state=step.state,
     )
     await handlers.apply(ctx, step.events)
     await SessionRepository(s).save(session, state=step.state, status=step.state["lifecycle"], now=now, inbound=inbound)

@@ -13,3 +13,6 @@ class TicketConfig:
     resolution: timedelta = timedelta(minutes=2880)  # two days
     # How often the scheduler looks for tickets past their due times (`ticket_sla`).
     sla_every: timedelta = timedelta(seconds=300)
+    # The respondent's time to answer "is it solved?" before the one reminder, and again
+    # after it before the ticket is left unconfirmed (bot/services/ticket_followup.py).
+    confirm_after: timedelta = timedelta(hours=48)

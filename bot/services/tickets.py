@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dispatch.sender import refusal
-from bot.services import ticket_notices
+from bot.services import ticket_followup, ticket_notices
 from bot.services.outbound import queue_message
 from bot.services.ticket_config import TicketConfig
 from bot.services.ticket_queues import queue_for, root_organisation_id
@@ -311,6 +311,7 @@ async def resolve(
     ticket.resolution = resolution
     ticket.resolved_at = now
     await s.flush()
+    await ticket_followup.schedule_confirmation(s, ticket, now=now)  # the closed loop: "is it solved?"
     return ticket
 
 
@@ -398,7 +399,7 @@ async def send_message(s: AsyncSession, ticket: Ticket, *, text: str, by: Actor,
     ticket = await _locked(s, ticket)
     who = await _check(s, ticket, by, allow=STAFF)
     respondent = await RespondentRepository(s).get(ticket.respondent_id)
-    identity = await _latest_identity(s, respondent) if respondent is not None else None
+    identity = await latest_identity(s, respondent) if respondent is not None else None
     row_id: int | None = None
     if identity is not None:
         row_id = await queue_message(
@@ -424,7 +425,7 @@ async def send_message(s: AsyncSession, ticket: Ticket, *, text: str, by: Actor,
     )
 
 
-async def _latest_identity(s: AsyncSession, respondent: Respondent) -> ChannelIdentity | None:
+async def latest_identity(s: AsyncSession, respondent: Respondent) -> ChannelIdentity | None:
     """The identity of their latest message (WeChat's 48 h window runs on that account),
     else their newest identity."""
     identities = await RespondentRepository(s).identities(respondent)

@@ -10,6 +10,7 @@ from bot.services.handlers.answer_recorded import on_answer
 from bot.services.handlers.consent_given import on_consent
 from bot.services.handlers.context import Context
 from bot.services.handlers.escalation_requested import on_escalation
+from bot.services.handlers.followup_completed import on_completed
 from bot.services.handlers.message_sent import on_message
 from bot.services.handlers.opted_out import on_opt_out
 from bot.services.handlers.session_lifecycle import on_lifecycle
@@ -24,7 +25,7 @@ HANDLERS: dict[type, Handler] = {
     ev.ConsentGiven: on_consent,
     ev.OptedOut: on_opt_out,
     ev.ConsentDeclined: on_lifecycle,
-    ev.SessionCompleted: on_lifecycle,
+    ev.SessionCompleted: on_completed,
     ev.SessionRestarted: on_lifecycle,
     ev.SessionExpired: on_lifecycle,
 }

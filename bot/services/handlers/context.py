@@ -27,6 +27,7 @@ class Context:
     out: list[OutMessage] = field(default_factory=list)
     flow: Flow | None = None  # the session's flow, when the caller has it (question types)
     tickets: TicketConfig = field(default_factory=TicketConfig)
+    state: dict[str, Any] | None = None  # the session's state after this turn (its answers)
     # question id → (kind, escalate) of this turn's free-text answers, classified once
     text_kinds: dict[str, tuple[str, bool]] = field(default_factory=dict)
     _rules: tuple[RuleSet | None] | None = None  # the organisation's detection rules, once loaded

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.jobs import expire_sessions, staff_digest, ticket_sla
+from bot.services.jobs import expire_sessions, staff_digest, ticket_confirmation, ticket_sla
 from bot.services.jobs.context import JobConfig, JobContext, JobHandler
+from bot.services.ticket_followup import ASK, REMIND, TIMEOUT
 
 HANDLERS: dict[str, JobHandler] = {
     expire_sessions.KIND: expire_sessions.run,
     staff_digest.KIND: staff_digest.run,
     ticket_sla.KIND: ticket_sla.run,
+    ASK: ticket_confirmation.ask,
+    REMIND: ticket_confirmation.remind,
+    TIMEOUT: ticket_confirmation.timeout,
 }
 
 __all__ = ["HANDLERS", "JobConfig", "JobContext", "JobHandler", "ensure_recurring"]
