@@ -129,8 +129,9 @@ def _configure_sqlite(engine: AsyncEngine, *, memory: bool) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
-            # Wait for a writer in another process (the CLI) instead of failing at once.
-            cursor.execute("PRAGMA busy_timeout=5000")
+            # Wait for a writer in another process (the CLI, the worker) instead of failing at
+            # once; 30 s, since a loaded 2-core machine was seen to need more than 5.
+            cursor.execute("PRAGMA busy_timeout=30000")
             if not memory:
                 # Readers do not block the writer and vice versa; NORMAL is durable under WAL
                 # except for the last transactions on power loss, not on a process crash.
