@@ -14,6 +14,7 @@ from admin.home.routes import home_router
 from admin.pages import render
 from admin.static_files import static_router
 from admin.tickets.api import tickets_api_router
+from admin.tickets.pages import tickets_pages_router
 from bot.settings import Settings
 
 
@@ -24,6 +25,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         auth_pages_router(),
         home_router(),
         tickets_api_router(),
+        tickets_pages_router(),
         static_router(),
     ]
 

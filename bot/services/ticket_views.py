@@ -450,3 +450,32 @@ async def ticket_at_version(s: AsyncSession, ticket: Ticket, expected_version: i
         raise TicketError(f"工单不存在 no such ticket: #{ticket.id}")
     check_version(fresh, expected_version)
     return fresh
+
+
+@dataclass(frozen=True, slots=True)
+class Colleague:
+    username: str
+    name: str
+    organisation_name: str
+
+
+async def colleagues_for(s: AsyncSession, scope: Scope, ticket_id: int) -> list[Colleague]:
+    """Who in `scope` may be given the ticket: active admins and staff whose organisation
+    is the ticket's or above it (the service refuses anyone else)."""
+    ticket = await TicketRepository(s).get(ticket_id, scope)
+    if ticket is None or ticket.organisation_id is None:
+        return []
+    home = await s.get(Organisation, ticket.organisation_id)
+    if home is None:
+        return []
+    rows = await s.execute(
+        select(StaffUser.username, StaffUser.display_name, Organisation.name, Organisation.path)
+        .join(Organisation, Organisation.id == StaffUser.organisation_id)
+        .where(StaffUser.disabled_at.is_(None), StaffUser.role.in_(("admin", "staff")))
+        .order_by(Organisation.path, StaffUser.username)
+    )
+    return [
+        Colleague(username, name or username, org_name)
+        for username, name, org_name, path in rows
+        if path.startswith(scope.path) and home.path.startswith(path)
+    ]
