@@ -45,6 +45,7 @@ class NavItem:
 NAV = (
     NavItem("/console", "首页", "Home"),
     NavItem("/console/tickets", "工单", "Tickets"),
+    NavItem("/console/queues", "队列", "Queues"),
     NavItem("/console/flows", "流程", "Flows"),
     NavItem("/console/respondents", "受访者", "Respondents"),
     NavItem("/console/reports", "报表", "Reports"),

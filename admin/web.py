@@ -13,12 +13,21 @@ from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
 from admin.pages import render
 from admin.static_files import static_router
+from admin.tickets.api import tickets_api_router
+from admin.tickets.pages import tickets_pages_router
 from bot.settings import Settings
 
 
 def admin_routers(settings: Settings) -> list[APIRouter]:
     """Every console page and /api/v1 route; a new feature adds its router here."""
-    return [auth_api_router(), auth_pages_router(), home_router(), static_router()]
+    return [
+        auth_api_router(),
+        auth_pages_router(),
+        home_router(),
+        tickets_api_router(),
+        tickets_pages_router(),
+        static_router(),
+    ]
 
 
 def mount_console(app: FastAPI, settings: Settings) -> None:

@@ -426,3 +426,29 @@ async def _audit(
         data=data,
         at=now,
     )
+
+
+# --- who acts, for other services --------------------------------------------------------
+
+
+async def account_of(s: AsyncSession, principal: StaffPrincipal) -> StaffUser:
+    """The account behind a logged-in principal, loaded in this transaction: the ticket
+    service checks role, scope and whether it is disabled on the row itself, not on what
+    the session said when it was resolved."""
+    user = await StaffRepository(s).get(principal.id)
+    if user is None:  # deleted between resolving the session and now: no row is ever deleted
+        raise StaffError(f"没有这个用户 no such user: {principal.username}")
+    return user
+
+
+async def handler_in_scope(s: AsyncSession, *, username: str, scope: Scope) -> StaffUser | None:
+    """A colleague a ticket may be given to: an active admin or staff account of an
+    organisation in `scope`; None for anyone else (unknown, a viewer, disabled, elsewhere),
+    so a caller cannot tell which accounts exist outside their own scope."""
+    user = await StaffRepository(s).by_username(normalise_username(username)[:64])
+    if user is None or user.disabled_at is not None or user.role not in ("admin", "staff"):
+        return None
+    organisation = await OrganisationRepository(s).get(user.organisation_id)
+    if organisation is None or not organisation.path.startswith(scope.path):
+        return None
+    return user
