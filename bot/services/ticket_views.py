@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.tickets import TicketError, breaches
-from bot.services.tickets import _check_version as check_version  # one wording of the refusal
+from bot.services.tickets import TicketError, breaches, check_version
 from flows.lifecycles import TICKET_OPEN, ticket_triggers
 from storage.models import (
     Answer,

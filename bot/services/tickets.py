@@ -134,7 +134,7 @@ async def _locked(s: AsyncSession, ticket: Ticket) -> Ticket:
     return fresh
 
 
-def _check_version(ticket: Ticket, expected_version: int | None) -> None:
+def check_version(ticket: Ticket, expected_version: int | None) -> None:
     if expected_version is not None and ticket.version != expected_version:
         raise StaleTicket(
             f"工单 #{ticket.id} 已被他人修改（第 {ticket.version} 版，您看到的是第 {expected_version} 版），"
@@ -171,7 +171,7 @@ async def _move(
     caller sets the move's other fields in the same transaction."""
     ticket = await _locked(s, ticket)
     who = await _check(s, ticket, by, allow=allow)
-    _check_version(ticket, expected_version)
+    check_version(ticket, expected_version)
     before = ticket.status
     ticket.status = _next_status(ticket, trigger)
     ticket.version += 1
