@@ -12,6 +12,7 @@ from admin.auth.pages import auth_pages_router
 from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
 from admin.pages import render
+from admin.routing.api import routing_api_router
 from admin.static_files import static_router
 from admin.tickets.api import tickets_api_router
 from admin.tickets.pages import tickets_pages_router
@@ -25,6 +26,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         auth_pages_router(),
         home_router(),
         tickets_api_router(),
+        routing_api_router(),
         tickets_pages_router(),
         static_router(),
     ]

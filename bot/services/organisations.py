@@ -92,3 +92,12 @@ async def organisation_id(db: Database, code: str) -> int:
     """The id of the organisation `code`; OrganisationError when there is none."""
     async with db.transaction() as s:
         return (await ids_by_code(s, {code}))[code]
+
+
+async def organisation_in_scope(s: AsyncSession, code: str, scope: Scope) -> Organisation | None:
+    """The organisation `code` if it lies in `scope`; None otherwise, as if it did not exist
+    (staff of one district learn nothing about another's)."""
+    organisation = await OrganisationRepository(s).by_code(code)
+    if organisation is None or not (scope.path == "/" or organisation.path.startswith(scope.path)):
+        return None
+    return organisation

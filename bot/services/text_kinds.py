@@ -107,3 +107,9 @@ async def save_rules(
         raise RulesError(errors)
     await DetectionRuleRepository(s).save(organisation_id=organisation_id, source=text, created_by=by, now=now)
     return rules
+
+
+async def current_rules_source(s: AsyncSession, organisation_id: int) -> str | None:
+    """The rules text an organisation's admin last saved (None: it has none of its own)."""
+    row = (await DetectionRuleRepository(s).current([organisation_id])).get(organisation_id)
+    return row.source if row is not None else None

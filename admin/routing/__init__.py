@@ -1,0 +1,1 @@
+"""What an organisation's admin sets for its tickets: queues and detection rules."""
