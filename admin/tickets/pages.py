@@ -19,6 +19,7 @@ from admin.pages import render
 from admin.tickets import labels, query
 from admin.tickets.actions import ACTIONS, TicketNotFound, perform
 from admin.tickets.api import NOT_FOUND
+from bot.services.catalog import category_labels
 from bot.services.staff import StaffPrincipal, list_users
 from bot.services.ticket_figures import ticket_figures
 from bot.services.ticket_views import colleagues_for, queue_counts, ticket_detail
@@ -66,9 +67,10 @@ async def _detail_page(
     if view is None:
         return _not_found(request, me)
     colleagues = await colleagues_for(s, me.scope, ticket_id) if me.can_handle else []
+    categories = await category_labels(s, container.flows)
     return render(
         request, "tickets/detail.html", me=me, t=view.ticket, view=view, colleagues=colleagues, now=now,
-        notice=notice, error=error, status_code=status_code, **LABELS,
+        notice=notice, error=error, status_code=status_code, CATEGORY=categories, **LABELS,
     )  # fmt: skip
 
 

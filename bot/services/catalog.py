@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from flows.answers import parse_answer
 from flows.normalize import normalize
 from flows.schema import Flow, I18nText, Option, Question
@@ -138,3 +140,8 @@ async def category_names(
     async with db.transaction() as s:
         catalog = await flows.catalog(FlowRepository(s), organisation_id)
     return [(f.category.code, f.category.name) for _, f in catalog.flows]
+
+
+async def category_labels(s: AsyncSession, flows: FlowCache) -> dict[str, I18nText]:
+    """Category code → its name, for pages that show a stored code (a ticket's category)."""
+    return {f.category.code: f.category.name for _, f in (await flows.catalog(FlowRepository(s))).flows}

@@ -142,6 +142,7 @@ async def test_respondents_words_are_escaped_and_phones_masked(world: Database, 
     assert page.count(escaped) >= 4  # the ticket, the answer, their message, the history
     assert "*******5678" in page and "13812345678" not in page
     assert "您对红十字会的救助项目" in page and "不满意" in page and "本工单来自此题" in page
+    assert "人道救助" in page and "humanitarian_aid" not in page  # the category by its name
     admin = await login("admin")
     assert "13812345678" in await _page(admin, t.ticket_id)
 
