@@ -9,6 +9,7 @@ from admin.auth.api import auth_api_router
 from admin.auth.cookies import clear_session_cookie
 from admin.auth.deps import ConsoleForbidden, LoginRequired, login_url
 from admin.auth.pages import auth_pages_router
+from admin.flows.api import flows_api_router
 from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
 from admin.pages import render
@@ -27,6 +28,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         home_router(),
         tickets_api_router(),
         routing_api_router(),
+        flows_api_router(),
         tickets_pages_router(),
         static_router(),
     ]
