@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from storage.models.base import Base, Id, UtcDateTime
+from storage.models.base import Base, Id, Json, UtcDateTime
 
 if TYPE_CHECKING:
     from storage.models.channel_identity import ChannelIdentity
@@ -26,6 +26,8 @@ class Respondent(Base):
     category: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(64))
+    # Free labels staff give people in their lists (e.g. 2025冬季救助); a JSON list of strings.
+    tags: Mapped[list[str] | None] = mapped_column(Json)
     lang: Mapped[str] = mapped_column(String(16), default="zh")
     # Simulator visitors and staff trying a flow: kept, but never counted in reports.
     is_test: Mapped[bool] = mapped_column(default=False, server_default=false())
