@@ -16,6 +16,7 @@ from bot.secrets_cli import secrets
 from bot.settings import Settings
 from bot.tickets_cli import tickets
 from bot.users_cli import users
+from bot.xlsform_cli import flows_export, flows_import
 from flows.loader import FlowFileError, load_path
 
 
@@ -283,6 +284,10 @@ def flows_graph(flow: str) -> None:
             click.echo(str(e), err=True)
         sys.exit(1)
     click.echo(mermaid(loaded))
+
+
+for _command in (flows_import, flows_export):
+    flows.add_command(_command)
 
 
 @main.group(help="数据库 Database.")
