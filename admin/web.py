@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from admin.audit.api import audit_api_router
 from admin.auth.api import auth_api_router
 from admin.auth.cookies import clear_session_cookie
 from admin.auth.deps import ConsoleForbidden, LoginRequired, login_url
@@ -29,6 +30,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         tickets_api_router(),
         routing_api_router(),
         flows_api_router(),
+        audit_api_router(),
         tickets_pages_router(),
         static_router(),
     ]
