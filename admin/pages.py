@@ -49,6 +49,7 @@ NAV = (
     NavItem("/console/flows", "流程", "Flows"),
     NavItem("/console/respondents", "受访者", "Respondents"),
     NavItem("/console/reports", "报表", "Reports"),
+    NavItem("/console/audit", "审计日志", "Audit log"),
 )
 
 

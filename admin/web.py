@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from admin.audit.api import audit_api_router
+from admin.audit.pages import audit_pages_router
 from admin.auth.api import auth_api_router
 from admin.auth.cookies import clear_session_cookie
 from admin.auth.deps import ConsoleForbidden, LoginRequired, login_url
@@ -32,6 +33,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         flows_api_router(),
         audit_api_router(),
         tickets_pages_router(),
+        audit_pages_router(),
         static_router(),
     ]
 

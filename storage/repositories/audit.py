@@ -61,9 +61,7 @@ class AuditRepository:
         """Oldest first."""
         rows = await self.session.scalars(
             select(AuditEntry)
-            .where(
-                AuditEntry.subject_type == subject_type, AuditEntry.subject_id == str(subject_id)
-            )
+            .where(AuditEntry.subject_type == subject_type, AuditEntry.subject_id == str(subject_id))
             .order_by(AuditEntry.at, AuditEntry.id)
         )
         return list(rows)
