@@ -55,7 +55,7 @@ def import_(file: Path, org_code: str | None, account: str | None, yes: bool, sk
         plan = await preview(s, rows, flows=c.flows, scope=scope, default_organisation=org_code, account=account)
         # Preview and apply share this transaction: what was shown is what is stored.
         if yes and (not plan.errors or skip_errors):
-            return plan, await apply(s, plan, now=c.clock())
+            return plan, await apply(s, plan, now=c.clock(), actor="cli", organisation=org_code)
         return plan, None
 
     refused = (ImportFileError, OrganisationError)

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.catalog import Catalog, FlowCache
 from storage.models import ChannelIdentity, Organisation, Respondent, WeChatAccount
+from storage.repositories.audit import AuditRepository
 from storage.repositories.flows import FlowRepository
 from storage.repositories.organisations import Scope
 
@@ -584,7 +585,9 @@ async def _load_existing(s: AsyncSession, ids: set[int]) -> dict[int, _Existing]
 # ---------------------------------------------------------------- storing
 
 
-async def apply(s: AsyncSession, plan: ImportPlan, *, now: datetime) -> ApplyResult:
+async def apply(
+    s: AsyncSession, plan: ImportPlan, *, now: datetime, actor: str = "cli", organisation: str | None = None
+) -> ApplyResult:
     """Store `plan` in the caller's transaction (all or nothing: a failure raises and the
     transaction is rolled back). Run it in the transaction of its preview: what the preview
     read is what it changes. Rows with errors, kept out or unchanged are not touched."""
@@ -625,7 +628,20 @@ async def apply(s: AsyncSession, plan: ImportPlan, *, now: datetime) -> ApplyRes
             await s.execute(statement, params[start : start + _CHUNK])
     for start in range(0, len(links), _CHUNK):
         await s.execute(insert(identities), links[start : start + _CHUNK])
-    return ApplyResult(len(plan.new), sum(1 for u in plan.updated if u.changes), len(links))
+    result = ApplyResult(len(plan.new), sum(1 for u in plan.updated if u.changes), len(links))
+    # Who imported how many, for the admins' audit log (never the people's details).
+    await AuditRepository(s).record(
+        actor=actor,
+        action="respondents_imported",
+        subject_type="organisation" if organisation else "respondents",
+        subject_id=organisation,
+        data={
+            "organisation": organisation, "created": result.created, "updated": result.updated,
+            "identities": result.identities, "kept_out": len(plan.kept_out), "rows_with_errors": len(plan.errors),
+        },
+        at=now,
+    )  # fmt: skip
+    return result
 
 
 def _identity(respondent_id: int, account: str, openid: str, now: datetime) -> dict[str, Any]:

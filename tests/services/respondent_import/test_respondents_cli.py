@@ -91,3 +91,25 @@ def test_unreadable_file_and_unknown_org(huifang, tmp_path: Path) -> None:
     path.write_text(GOOD, encoding="utf-8")
     result = huifang("respondents", "import", str(path), "--org", "nowhere")
     assert result.exit_code == 1 and "unknown organisation: nowhere" in result.stderr
+
+
+def test_an_import_is_in_the_audit_log_with_its_counts(huifang, db_url: str, tmp_path: Path) -> None:
+    from storage.models import AuditEntry
+
+    path = tmp_path / "list.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    assert huifang("respondents", "import", str(path), "--org", "jinjiang").exit_code == 0  # a preview: no entry
+    assert huifang("respondents", "import", str(path), "--org", "jinjiang", "--yes").exit_code == 0
+
+    async def entries() -> list[AuditEntry]:
+        db = Database(db_url)
+        try:
+            async with db.transaction() as s:
+                return list(await s.scalars(select(AuditEntry).where(AuditEntry.action == "respondents_imported")))
+        finally:
+            await db.dispose()
+
+    [entry] = asyncio.run(entries())
+    assert entry.actor == "cli" and entry.data["organisation"] == "jinjiang"
+    assert (entry.data["created"], entry.data["updated"]) == (2, 0)
+    assert "13800138000" not in str(entry.data)  # counts, never the people
