@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, Respondent
@@ -31,9 +31,7 @@ class RespondentRepository:
 
     async def identities(self, respondent: Respondent) -> list[ChannelIdentity]:
         rows = await self.session.scalars(
-            select(ChannelIdentity)
-            .where(ChannelIdentity.respondent_id == respondent.id)
-            .order_by(ChannelIdentity.id)
+            select(ChannelIdentity).where(ChannelIdentity.respondent_id == respondent.id).order_by(ChannelIdentity.id)
         )
         return list(rows)
 
@@ -96,8 +94,7 @@ class RespondentRepository:
             if existing.respondent_id == respondent.id:
                 return existing
             raise IdentityTaken(
-                f"{channel}:{account}:{external_id} already belongs to respondent "
-                f"{existing.respondent_id}"
+                f"{channel}:{account}:{external_id} already belongs to respondent {existing.respondent_id}"
             )
         identity = ChannelIdentity(
             respondent_id=respondent.id,
@@ -119,6 +116,35 @@ class RespondentRepository:
             query = query.where(Respondent.is_test.is_(False))
         query = query.order_by(Respondent.id.desc()).limit(limit).offset(offset)
         return list(await self.session.scalars(query))
+
+    async def search(
+        self,
+        scope: Scope,
+        *,
+        name: str | None = None,
+        phone_digits: str | None = None,
+        category: str | None = None,
+        include_tests: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Respondent], int]:
+        """Respondents in `scope`, newest first, and how many match in all. `phone_digits`
+        matches the end of the stored number: the last four, or a whole number whatever
+        prefix (+86) it was stored with."""
+        where: list[ColumnElement[bool]] = [in_scope(Respondent.organisation_id, scope)]
+        if not include_tests:
+            where.append(Respondent.is_test.is_(False))
+        if name:
+            where.append(Respondent.name.contains(name, autoescape=True))
+        if phone_digits:
+            where.append(Respondent.phone.endswith(phone_digits, autoescape=True))
+        if category:
+            where.append(Respondent.category == category)
+        total = await self.session.scalar(select(func.count()).select_from(Respondent).where(*where)) or 0
+        rows = await self.session.scalars(
+            select(Respondent).where(*where).order_by(Respondent.id.desc()).limit(limit).offset(offset)
+        )
+        return list(rows), total
 
     async def count_by_organisation(self, scope: Scope, *, include_tests: bool = False) -> dict[int | None, int]:
         """How many respondents each organisation in `scope` has (None: of no organisation,
