@@ -37,7 +37,7 @@ class Catalog:
 
     def find(self, reference: str | None) -> tuple[int, Flow] | None:
         """A category by code, Chinese or English name, alias, or its number in the menu."""
-        if not reference:
+        if not reference or not self.flows:  # no published flow yet: no category to find
             return None
         ref = normalize(reference)
         for vid, flow in self.flows:

@@ -132,3 +132,9 @@ def test_orgs_add_and_list_on_the_command_line(tmp_path: Path) -> None:
     assert published.exit_code == 0, published.output
     refused = run(main, ["flows", "publish", str(flow_file), "--org", "chengdu"], env=env)
     assert refused.exit_code == 1 and "belongs to another organisation" in refused.output
+
+
+def test_an_empty_catalog_finds_nothing_instead_of_failing() -> None:
+    from bot.services.catalog import Catalog
+
+    assert Catalog(()).find("人道救助") is None and Catalog(()).find("1") is None
