@@ -142,4 +142,7 @@ def _configure_sqlite(engine: AsyncEngine, *, memory: bool) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: a transaction that read first and then writes, after another process
+        # (the CLI) committed, fails at once with "database is locked" (a stale snapshot;
+        # busy_timeout does not apply). Taking the write lock at BEGIN waits instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
