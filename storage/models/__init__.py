@@ -4,6 +4,8 @@
 from storage.models.answer import Answer
 from storage.models.audit_entry import AuditEntry
 from storage.models.base import Base
+from storage.models.campaign import Campaign
+from storage.models.campaign_member import CampaignMember
 from storage.models.channel_identity import ChannelIdentity
 from storage.models.detection_rule import DetectionRule
 from storage.models.due_job import DueJob
@@ -27,6 +29,8 @@ __all__ = [
     "Answer",
     "AuditEntry",
     "Base",
+    "Campaign",
+    "CampaignMember",
     "ChannelIdentity",
     "DetectionRule",
     "DueJob",

@@ -35,6 +35,12 @@ class SurveySession(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Set when a campaign's invitation started the session (reports count invited → completed).
+    campaign_id: Mapped[int | None] = mapped_column(Id, ForeignKey("campaigns.id"), index=True)
+    # The channel the session ran on ("wechat", "telegram", "phone", …) and, for a phone or
+    # in-person interview, who entered the answers. NULL on sessions from before 0008.
+    channel: Mapped[str | None] = mapped_column(String(32))
+    interviewer: Mapped[str | None] = mapped_column(String(200))
 
     respondent: Mapped[Respondent] = relationship(lazy="raise")
     flow_version: Mapped[FlowVersion] = relationship(lazy="raise")
