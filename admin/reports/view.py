@@ -79,9 +79,21 @@ def chart(question: Mapping[str, Any]) -> str | None:
     return json.dumps(spec, ensure_ascii=False)
 
 
-def crosstab_codes(crosstab: Mapping[str, Any]) -> list[str]:
-    """The cross-tab's columns: every answer code of any row, in the order first seen."""
+def crosstab_columns(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The cross-tab's columns as (code, label): every answer code of any row in the order
+    first seen, named by the question's option label where the report has the question."""
+    crosstab = report.get("crosstab") or {}
+    labels: dict[str, str] = {}
+    for flow in report.get("flows") or []:
+        for q in flow.get("questions") or []:
+            if q.get("id") == crosstab.get("question_id"):
+                labels.update({str(o.get("code")): str(o.get("label")) for o in q.get("options") or []})
     codes: list[str] = []
     for row in crosstab.get("rows") or []:
         codes.extend(c for c in row.get("counts") or {} if c not in codes)
-    return codes
+    return [(c, labels.get(c, c)) for c in codes]
+
+
+def when(iso: str | None) -> str:
+    """An ISO time of the report ("2026-11-30T12:00:00+08:00") as staff read it."""
+    return (iso or "")[:16].replace("T", " ")

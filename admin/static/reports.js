@@ -14,7 +14,8 @@
     var shares = (spec.shares || []).slice().reverse();
     return {
       color: [RED],
-      grid: { left: 8, right: 64, top: 8, bottom: 8, containLabel: true },
+      // right: room for the "60（61.22%）" label past the longest bar (containLabel counts axes only).
+      grid: { left: 8, right: 104, top: 8, bottom: 8, containLabel: true },
       xAxis: { type: "value", minInterval: 1, axisLabel: { show: false }, splitLine: { show: false } },
       yAxis: { type: "category", data: labels, axisTick: { show: false },
                axisLabel: { width: 150, overflow: "break", fontSize: 13 } },

@@ -26,6 +26,7 @@ from storage.repositories.answer_export import AnswerExportRepository, AnswerFil
 from storage.repositories.organisations import OrganisationRepository, Scope
 
 SHANGHAI = timezone(timedelta(hours=8), "CST")
+_TO_SHANGHAI = timedelta(hours=8)  # China keeps one offset all year
 BOM = "\ufeff"
 # Excel's last row is 1,048,576: past it the answers go on in a second sheet.
 XLSX_MAX_ROWS = 1_048_576
@@ -335,28 +336,33 @@ class _Questions:
                 questions[str(q.get("id"))] = (str((q.get("prompt") or {}).get("zh") or q.get("id")), labels)
             self.by_version[vid] = questions
 
-    def row(self, a: Any) -> list[Any]:
-        prompt, labels = self.by_version.get(a.flow_version_id, {}).get(a.question_id, (a.question_id, {}))
-        status = "skipped" if a.skipped else "answered" if a.parsed else "unreadable"
+    def row(self, a: Sequence[Any]) -> list[Any]:
+        # Unpacked by position (EXPORT_COLUMNS' order): a million rows go through here.
+        (_, respondent_id, _, organisation_name, category, flow_code, version_id, version, _, channel,
+         question_id, value, raw_text, parsed, skipped, text_kind, answered_at) = a  # fmt: skip
+        prompt, labels = self.by_version.get(version_id, {}).get(question_id, (question_id, {}))
+        status = "skipped" if skipped else "answered" if parsed else "unreadable"
         return [
-            a.respondent_id,
-            a.organisation_name or "",
-            a.category,
-            a.flow_code,
-            a.version,
-            a.channel or "",
-            a.question_id,
+            respondent_id,
+            organisation_name or "",
+            category,
+            flow_code,
+            version,
+            channel or "",
+            question_id,
             prompt,
-            "" if a.skipped or not a.parsed else _labelled(a.value, labels),
-            a.raw_text,
+            "" if skipped or not parsed else _labelled(value, labels),
+            raw_text,
             status,
-            a.text_kind or "",
-            a.answered_at.astimezone(SHANGHAI).replace(tzinfo=None),
+            text_kind or "",
+            (answered_at + _TO_SHANGHAI).replace(tzinfo=None),  # stored UTC, shown in Shanghai
         ]
 
 
 def _labelled(value: Any, labels: Mapping[Any, str]) -> str:
     """Option codes as the labels staff know (非常好, not very_good); yes/no as 是/否."""
+    if isinstance(value, str):  # the common case, single choice or text, first
+        return labels.get(value, value)
     values = value if isinstance(value, list) else [value] if value is not None else []
     out = []
     for v in values:
@@ -378,7 +384,7 @@ async def answer_rows(
     repo = AnswerExportRepository(session)
     questions = _Questions(repo, {})
     async for rows in repo.chunks(where, chunk=chunk):
-        await questions.learn(r.flow_version_id for r in rows)
+        await questions.learn(r[6] for r in rows)  # EXPORT_COLUMNS: flow_version_id
         yield [questions.row(r) for r in rows]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Answer, Flow, FlowVersion, Organisation, Respondent, SurveySession
@@ -51,7 +51,7 @@ def _where(f: AnswerFilter) -> list[ColumnElement[bool]]:
     return where
 
 
-_COLUMNS = (
+EXPORT_COLUMNS = (
     Answer.id.label("answer_id"),
     Respondent.id.label("respondent_id"),
     Organisation.code.label("organisation_code"),
@@ -76,12 +76,13 @@ class AnswerExportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def chunks(self, where: AnswerFilter, *, chunk: int | None = None) -> AsyncIterator[Sequence[Row[Any]]]:
+    async def chunks(self, where: AnswerFilter, *, chunk: int | None = None) -> AsyncIterator[Sequence[Sequence[Any]]]:
         """The answers in `where`, by answer id, `chunk` rows at a time from a server-side
-        cursor (`yield_per`); the next chunk is fetched only when asked for."""
+        cursor (`yield_per`); the next chunk is fetched only when asked for. Rows have the
+        columns of EXPORT_COLUMNS, in that order."""
         chunk = chunk or CHUNK
         query = (
-            select(*_COLUMNS)
+            select(*EXPORT_COLUMNS)
             .select_from(Answer)
             .join(SurveySession, SurveySession.id == Answer.session_id)
             .join(Respondent, Respondent.id == SurveySession.respondent_id)
@@ -92,7 +93,10 @@ class AnswerExportRepository:
             .order_by(Answer.id)
             .execution_options(yield_per=chunk)
         )
-        result = await self.session.stream(query)
+        # Core, not the ORM: these are plain columns, and the ORM's row processing was a
+        # third of the time per row for a million of them.
+        connection = await self.session.connection()
+        result = await connection.stream(query)
         try:
             async for rows in result.partitions(chunk):
                 yield rows
