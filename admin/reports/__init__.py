@@ -1,2 +1,2 @@
-"""Reports for staff: the figures as console pages with charts (/console/reports), and
-the figures and raw answers as XLSX/CSV downloads (/api/v1/reports/…)."""
+"""Reports: the figures and written summary of the surveys (bot.services.reports), as JSON
+at /api/v1/reports; console pages come next to it."""

@@ -2,15 +2,13 @@
 /api/v1/reports/answers.xlsx|csv (staff and admins: every answer, with respondents' own
 words). All in the caller's organisation scope; filters as the report page's.
 
-Raw answers can be a million rows. CSV goes out chunk by chunk as the cursor reads it; XLSX
-is a zip whose directory comes last, so it is written to a temporary file on disk
-(xlsxwriter constant_memory) and then streamed from there. Neither is held in memory.
+Raw answers can be a million rows: both formats go out chunk by chunk as the cursor reads
+them (the XLSX zip's index comes last), never held in memory or on disk.
 """
 
 from __future__ import annotations
 
 import io
-import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,7 +27,7 @@ from bot.services.report_exports import (
     ReportFilterError,
     answer_filter,
     answers_csv_chunks,
-    stream_answers_xlsx,
+    answers_xlsx_chunks,
     write_figures_csv,
     write_figures_xlsx,
 )
@@ -40,7 +38,6 @@ if TYPE_CHECKING:
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
-PIECE = 1 << 20
 
 
 def attachment(name: str) -> str:
@@ -125,11 +122,8 @@ def reports_exports_router() -> APIRouter:
         await _audited(s, me, container, "xlsx", query)
 
         async def body() -> AsyncIterator[bytes]:
-            with tempfile.TemporaryFile() as out:
-                async with container.db.transaction() as reading:
-                    await stream_answers_xlsx(reading, where, out)
-                out.seek(0)
-                while piece := out.read(PIECE):
+            async with container.db.transaction() as reading:
+                async for piece in answers_xlsx_chunks(reading, where):
                     yield piece
 
         name = f"回访答案-{_stamp(container.clock())}.xlsx"

@@ -56,6 +56,7 @@ def reports_pages_router() -> APIRouter:
         return render(
             request, "reports/page.html", me=me, report=report, error=error, filters=filters,
             choices=choices, downloads=downloads, CROSSTAB_BY=CROSSTAB_BY, V=view,
+            questions=view.crosstab_questions(report),
             status_code=422 if error else 200,
         )  # fmt: skip
 

@@ -14,15 +14,20 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.report_exports import ReportFilterError
+
 
 class ReportBuilder(Protocol):
     def __call__(self, session: AsyncSession, *, scope: Any, **filters: Any) -> Awaitable[dict[str, Any]]: ...
 
 
 async def _build_report(session: AsyncSession, *, scope: Any, **filters: Any) -> dict[str, Any]:
-    from bot.services.reports import build_report  # type: ignore[import-not-found]  # reports-core branch
+    from bot.services.reports import ReportError, build_report  # type: ignore[import-not-found]  # reports-core
 
-    report: dict[str, Any] = await build_report(session, scope=scope, **filters)
+    try:
+        report: dict[str, Any] = await build_report(session, scope=scope, **filters)
+    except ReportError as exc:  # a filter the report refuses: shown like the pages' own checks
+        raise ReportFilterError(str(exc)) from None
     return report
 
 

@@ -8,6 +8,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bot.services.report_exports import crosstab_columns
+
 NPS_PARTS = (("promoters", "推荐者"), ("passives", "中立者"), ("detractors", "贬损者"))
 TYPE_NAMES = {
     "single": ("单选", "single choice"),
@@ -79,21 +81,20 @@ def chart(question: Mapping[str, Any]) -> str | None:
     return json.dumps(spec, ensure_ascii=False)
 
 
-def crosstab_columns(report: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The cross-tab's columns as (code, label): every answer code of any row in the order
-    first seen, named by the question's option label where the report has the question."""
-    crosstab = report.get("crosstab") or {}
-    labels: dict[str, str] = {}
-    for flow in report.get("flows") or []:
+def crosstab_questions(report: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The questions a cross-tab can count, (id, text), from the report on the page: those
+    with options, each id once."""
+    seen: dict[str, str] = {}
+    for flow in (report or {}).get("flows") or []:
         for q in flow.get("questions") or []:
-            if q.get("id") == crosstab.get("question_id"):
-                labels.update({str(o.get("code")): str(o.get("label")) for o in q.get("options") or []})
-    codes: list[str] = []
-    for row in crosstab.get("rows") or []:
-        codes.extend(c for c in row.get("counts") or {} if c not in codes)
-    return [(c, labels.get(c, c)) for c in codes]
+            if q.get("options") and q.get("id") not in seen:
+                seen[str(q["id"])] = f"{flow.get('title', '')} · {q.get('text', q['id'])}"
+    return list(seen.items())
 
 
 def when(iso: str | None) -> str:
     """An ISO time of the report ("2026-11-30T12:00:00+08:00") as staff read it."""
     return (iso or "")[:16].replace("T", " ")
+
+
+__all__ = ["chart", "crosstab_columns", "crosstab_questions", "percent", "when"]

@@ -24,6 +24,15 @@ class ReportChoices:
     flows: list[FlowChoice]
     organisations: list[OrganisationRead]
 
+    @property
+    def categories(self) -> dict[str, str]:
+        """Each category code once, named by its first flow's title (an organisation's own
+        flow and the shared one can serve the same category)."""
+        named: dict[str, str] = {}
+        for f in self.flows:
+            named.setdefault(f.category, f.title_zh)
+        return named
+
 
 async def report_choices(s: AsyncSession, scope: Scope) -> ReportChoices:
     latest = await FlowRepository(s).list_latest(visible_to=scope)

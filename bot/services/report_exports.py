@@ -1,8 +1,9 @@
 """Reports as files: a report's figures as XLSX or CSV, and every raw answer as XLSX or CSV.
 
 Figures come from a report dict (the JSON contract of `bot.services.reports.build_report`)
-and are small. Raw answers can be a million rows: they are read from a server-side cursor
-in chunks and written row by row (xlsxwriter's constant_memory mode, CSV line by line), so
+and are small: xlsxwriter writes them. Raw answers can be a million rows: they are read
+from a server-side cursor in chunks and written a chunk at a time (XLSX by
+bot.services.xlsx_stream, which says why not xlsxwriter there; CSV by the csv module), so
 memory stays flat whatever the size. CSV is UTF-8 with a BOM: without it Excel on Windows
 reads Chinese as mojibake.
 """
@@ -16,11 +17,13 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import xlsxwriter
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.xlsx_stream import XlsxStream
 from storage.models import Campaign, Flow
 from storage.repositories.answer_export import AnswerExportRepository, AnswerFilter
 from storage.repositories.organisations import OrganisationRepository, Scope
@@ -28,8 +31,6 @@ from storage.repositories.organisations import OrganisationRepository, Scope
 SHANGHAI = timezone(timedelta(hours=8), "CST")
 _TO_SHANGHAI = timedelta(hours=8)  # China keeps one offset all year
 BOM = "\ufeff"
-# Excel's last row is 1,048,576: past it the answers go on in a second sheet.
-XLSX_MAX_ROWS = 1_048_576
 
 TOTAL_LABELS = {
     "invited": "邀请 invited",
@@ -47,6 +48,14 @@ TICKET_LABELS = {
     "reopened": "工单重开 tickets reopened",
     "passed_up": "上报上级 passed up",
 }
+NPS_LABELS = {"promoters": "推荐者 promoters", "passives": "中立者 passives", "detractors": "贬损者 detractors"}
+NUMBER_LABELS = {
+    "count": "数值个数 values",
+    "mean": "平均 mean",
+    "median": "中位数 median",
+    "min": "最小 min",
+    "max": "最大 max",
+}
 KIND_LABELS = {
     "complaint": "投诉 complaint",
     "help": "求助 help",
@@ -54,19 +63,10 @@ KIND_LABELS = {
     "none": "其他 none",
 }
 
-FIGURE_HEADER = [
-    "流程 flow",
-    "类别 category",
-    "题号 question",
-    "题目 question text",
-    "题型 type",
-    "项目 item",
-    "代码 code",
-    "名称 label",
-    "人数 count",
-    "比例 share",
-    "数值 value",
-]
+# The figures table's columns, as the reports-core branch laid them out for
+# `huifang report --format xlsx|csv` (bot.services.report_formats writes through here).
+HEADERS = ["类别 category", "流程 flow", "问题 question", "题目 text", "类型 type", "项目 item", "名称 label",
+           "人数 count", "比例 share", "作答 answered", "意见类别 kind", "工单 ticket"]  # fmt: skip
 TEXT_HEADER = ["流程 flow", "题号 question", "答案编号 answer id", "类型 kind", "内容 text", "工单 ticket", "时间 at"]
 ANSWER_HEADER = [
     "受访者 respondent",
@@ -94,92 +94,56 @@ class ReportFilterError(ValueError):
 
 
 def figure_rows(report: Mapping[str, Any]) -> Iterator[list[Any]]:
-    """The report as one tidy table (FIGURE_HEADER): totals, then per flow its totals and,
-    per question, answered/skipped/unreadable, every option, group, NPS and number figure,
-    then the cross-tab. Shares stay fractions 0..1 as in the report."""
-    all_flows = "全部 all"
+    """The report as one tidy table (HEADERS): the totals of everything, then per flow its
+    totals and, per question, skipped/unreadable, every option, group, NPS part, number
+    figure and free text; the cross-tab last. Shares stay fractions 0..1 as in the report;
+    NPS scores and number statistics go in the count column, named by their label."""
     totals = report.get("totals") or {}
+    everything = ["", "全部 all", "", "", ""]
     for key, label in TOTAL_LABELS.items():
         if key in totals:
-            yield [all_flows, "", "", "", "", "total", key, label, totals[key], None, None]
-    for key, label in TICKET_LABELS.items():
-        if key in (totals.get("tickets") or {}):
-            yield [all_flows, "", "", "", "", "tickets", key, label, totals["tickets"][key], None, None]
-    for flow in report.get("flows") or []:
-        name, category = flow.get("title", ""), flow.get("category_label") or flow.get("category", "")
+            yield [*everything, key, label, totals[key], None, None]
+    for key, value in (totals.get("tickets") or {}).items():
+        yield [*everything, f"tickets:{key}", TICKET_LABELS.get(key, key), value, None, None]
+    for f in report.get("flows") or []:
+        base = [f.get("category", ""), f.get("code") or f.get("flow_id", "")]
         for key, label in TOTAL_LABELS.items():
-            if key in flow:
-                yield [name, category, "", "", "", "total", key, label, flow[key], None, None]
-        for key, label in TICKET_LABELS.items():
-            if key in (flow.get("tickets") or {}):
-                yield [name, category, "", "", "", "tickets", key, label, flow["tickets"][key], None, None]
-        for q in flow.get("questions") or []:
-            head = [name, category, q.get("id", ""), q.get("text", ""), q.get("type", "")]
-            for key, label in (
-                ("answered", "作答 answered"),
-                ("skipped", "跳过 skipped"),
-                ("unreadable", "未识别 unreadable"),
-            ):
+            if key in f:
+                yield [*base, "", "", "", key, label, f[key], None, None]
+        for key, value in (f.get("tickets") or {}).items():
+            yield [*base, "", "", "", f"tickets:{key}", TICKET_LABELS.get(key, key), value, None, None]
+        for q in f.get("questions") or []:
+            head = [*base, q.get("id", ""), q.get("text", ""), q.get("type", "")]
+            answered = q.get("answered")
+            for key, label in (("skipped", "跳过 skipped"), ("unreadable", "无法识别 unreadable")):
                 if key in q:
-                    yield [*head, "answers", key, label, q[key], None, None]
+                    yield [*head, key, label, q[key], None, answered]
             for o in q.get("options") or []:
-                yield [*head, "option", o.get("code"), o.get("label"), o.get("count"), o.get("share"), None]
+                yield [*head, f"option:{o.get('code')}", o.get("label"), o.get("count"), o.get("share"), answered]
             for g in q.get("groups") or []:
-                yield [
-                    *head,
-                    "group",
-                    "+".join(map(str, g.get("codes") or [])),
-                    g.get("label"),
-                    g.get("count"),
-                    g.get("share"),
-                    None,
-                ]
+                codes = ",".join(map(str, g.get("codes") or []))
+                yield [*head, f"group:{codes}", g.get("label"), g.get("count"), g.get("share"), answered]
             nps = q.get("nps")
             if nps:
-                yield [*head, "nps", "score", "NPS 净推荐值", None, None, nps.get("score")]
-                for key, label in (
-                    ("promoters", "推荐者 promoters"),
-                    ("passives", "中立者 passives"),
-                    ("detractors", "贬损者 detractors"),
-                ):
-                    yield [*head, "nps", key, label, nps.get(key), None, None]
-            numbers = q.get("numbers")
-            if numbers:
-                yield [*head, "number", "count", "人数 count", numbers.get("count"), None, None]
-                for key, label in (
-                    ("mean", "平均 mean"),
-                    ("median", "中位数 median"),
-                    ("min", "最小 min"),
-                    ("max", "最大 max"),
-                ):
-                    yield [*head, "number", key, label, None, None, numbers.get(key)]
-                for d in numbers.get("distribution") or []:
-                    yield [
-                        *head,
-                        "distribution",
-                        str(d.get("value")),
-                        str(d.get("value")),
-                        d.get("count"),
-                        None,
-                        d.get("value"),
-                    ]
+                yield [*head, "nps:score", "净推荐值 NPS", nps.get("score"), None, answered]
+                for key, label in NPS_LABELS.items():
+                    yield [*head, f"nps:{key}", label, nps.get(key), None, answered]
+            numbers = q.get("numbers") or {}
+            for key, label in NUMBER_LABELS.items():
+                if numbers.get(key) is not None:
+                    yield [*head, f"number:{key}", label, numbers[key], None, answered]
+            for d in numbers.get("distribution") or []:
+                yield [*head, f"value:{d.get('value')}", str(d.get("value")), d.get("count"), None, answered]
+            for t in q.get("texts") or []:
+                kind = t.get("kind") or "none"
+                yield [*head, f"text:{t.get('answer_id')}", t.get("text"), 1, None, answered,
+                       KIND_LABELS.get(kind, kind), t.get("ticket_id")]  # fmt: skip
     crosstab = report.get("crosstab")
     if crosstab:
+        head = ["", "交叉 crosstab", crosstab.get("question_id", ""), f"按 by {crosstab.get('by', '')}", ""]
         for row in crosstab.get("rows") or []:
             for code, count in (row.get("counts") or {}).items():
-                yield [
-                    all_flows,
-                    "",
-                    crosstab.get("question_id", ""),
-                    f"按 by {crosstab.get('by', '')}: {row.get('label', '')}",
-                    "",
-                    "crosstab",
-                    code,
-                    row.get("key"),
-                    count,
-                    None,
-                    None,
-                ]
+                yield [*head, f"crosstab:{row.get('key')}:{code}", row.get("label"), count, None, row.get("answered")]
 
 
 def text_rows(report: Mapping[str, Any]) -> Iterator[list[Any]]:
@@ -210,7 +174,7 @@ def write_figures_csv(report: Mapping[str, Any], path: str | Path | IO[str]) -> 
 
 def _write_figures_csv(report: Mapping[str, Any], out: IO[str]) -> None:
     writer = csv.writer(out)
-    writer.writerow(FIGURE_HEADER)
+    writer.writerow(HEADERS)
     writer.writerows([_csv_safe(c) for c in row] for row in figure_rows(report))
 
 
@@ -221,40 +185,60 @@ def write_figures_xlsx(report: Mapping[str, Any], path: str | Path | IO[bytes]) 
     try:
         bold = book.add_format({"bold": True})
         percent = book.add_format({"num_format": "0.00%"})
+        share = HEADERS.index("比例 share")
         figures = book.add_worksheet("数据 figures")
-        figures.write_row(0, 0, FIGURE_HEADER, bold)
+        figures.write_row(0, 0, HEADERS, bold)
         figures.freeze_panes(1, 0)
         for r, row in enumerate(figure_rows(report), start=1):
-            for c, value in enumerate(row):
-                if value is None:
-                    continue
-                figures.write(r, c, value, percent if c == FIGURE_HEADER.index("比例 share") else None)
+            _write_cells(figures, r, row, {share: percent})
         texts = book.add_worksheet("意见 texts")
         texts.write_row(0, 0, TEXT_HEADER, bold)
         for r, row in enumerate(text_rows(report), start=1):
-            for c, value in enumerate(row):
-                if value is not None:
-                    texts.write_string(r, c, value) if isinstance(value, str) else texts.write(r, c, value)
+            _write_cells(texts, r, row, {})
         crosstab = report.get("crosstab")
         if crosstab:
-            _write_crosstab(book.add_worksheet("交叉 crosstab"), crosstab, bold)
+            _write_crosstab(book.add_worksheet("交叉 crosstab"), report, bold)
     finally:
         book.close()
 
 
-def _write_crosstab(sheet: Any, crosstab: Mapping[str, Any], bold: Any) -> None:
-    rows = crosstab.get("rows") or []
-    codes: list[str] = []
-    for row in rows:
-        codes.extend(c for c in (row.get("counts") or {}) if c not in codes)
-    sheet.write_row(
-        0, 0, [f"{crosstab.get('question_id', '')} × {crosstab.get('by', '')}", *codes, "作答 answered"], bold
-    )
-    for r, row in enumerate(rows, start=1):
+def _write_cells(sheet: Any, r: int, row: list[Any], formats: Mapping[int, Any]) -> None:
+    # write_string for text: a respondent's "=1+1" or "http://…" stays text, never a
+    # formula or link (xlsxwriter's generic write() would guess).
+    for c, value in enumerate(row):
+        if value is None:
+            continue
+        if isinstance(value, str):
+            sheet.write_string(r, c, value)
+        else:
+            sheet.write_number(r, c, value, formats.get(c))
+
+
+def _write_crosstab(sheet: Any, report: Mapping[str, Any], bold: Any) -> None:
+    crosstab = report.get("crosstab") or {}
+    columns = crosstab_columns(report)
+    title = f"{crosstab.get('question_id', '')} × {crosstab.get('by', '')}"
+    sheet.write_row(0, 0, [title, *(label for _, label in columns), "作答 answered"], bold)
+    for r, row in enumerate(crosstab.get("rows") or [], start=1):
         sheet.write_string(r, 0, str(row.get("label") or row.get("key") or ""))
-        for c, code in enumerate(codes, start=1):
+        for c, (code, _) in enumerate(columns, start=1):
             sheet.write_number(r, c, (row.get("counts") or {}).get(code, 0))
-        sheet.write_number(r, len(codes) + 1, row.get("answered") or 0)
+        sheet.write_number(r, len(columns) + 1, row.get("answered") or 0)
+
+
+def crosstab_columns(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The cross-tab's columns as (code, label): every answer code of any row in the order
+    first seen, named by the question's option label where the report has the question."""
+    crosstab = report.get("crosstab") or {}
+    labels: dict[str, str] = {}
+    for flow in report.get("flows") or []:
+        for q in flow.get("questions") or []:
+            if q.get("id") == crosstab.get("question_id"):
+                labels.update({str(o.get("code")): str(o.get("label")) for o in q.get("options") or []})
+    codes: list[str] = []
+    for row in crosstab.get("rows") or []:
+        codes.extend(c for c in row.get("counts") or {} if c not in codes)
+    return [(c, labels.get(c, c)) for c in codes]
 
 
 def _csv_safe(value: Any) -> Any:
@@ -275,14 +259,15 @@ async def answer_filter(
     session: AsyncSession,
     *,
     scope: Scope,
-    flow_id: int | None = None,
+    flow_id: int | str | None = None,
     category: str | None = None,
     org: str | None = None,
     campaign_id: int | None = None,
     since: date | None = None,
     until: date | None = None,
 ) -> AnswerFilter:
-    """The filters checked and made into a query's bounds. `org` narrows to an organisation
+    """The filters checked and made into a query's bounds. `flow_id`: a flow's id or code;
+    `org` narrows to an organisation
     in `scope` and those under it; `since`/`until` are whole days in Asia/Shanghai, both
     included. Raises ReportFilterError for anything that names nothing the caller may see."""
     where = scope
@@ -291,8 +276,15 @@ async def answer_filter(
         if found is None or not found.path.startswith(scope.path):
             raise ReportFilterError(f"没有这个机构，或不在您的范围内 no such organisation in your scope: {org}")
         where = Scope.of(found)
-    if flow_id is not None and await session.get(Flow, flow_id) is None:
-        raise ReportFilterError(f"没有这个流程 no such flow: {flow_id}")
+    if flow_id is not None:
+        found_flow = await (
+            session.get(Flow, flow_id)
+            if isinstance(flow_id, int)
+            else session.scalar(select(Flow).where(Flow.code == flow_id))
+        )
+        if found_flow is None:
+            raise ReportFilterError(f"没有这个流程 no such flow: {flow_id}")
+        flow_id = found_flow.id
     if campaign_id is not None:
         campaign = await session.get(Campaign, campaign_id)
         org_path = None
@@ -424,60 +416,58 @@ async def stream_answers_csv(
     return written
 
 
-class AnswersWorkbook:
-    """The XLSX export written row by row (xlsxwriter constant_memory: each row goes to disk
-    as it is finished), with native dates and a new sheet past Excel's row limit."""
+class _Pipe:
+    """A write-only, unseekable sink whose bytes are taken out as they come (zipfile then
+    writes data descriptors instead of seeking back)."""
 
-    def __init__(self, out: str | Path | IO[bytes]) -> None:
-        self.book = xlsxwriter.Workbook(out if not isinstance(out, Path) else str(out), {"constant_memory": True})
-        self.bold = self.book.add_format({"bold": True})
-        self.when = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        self.sheets = 0
-        self.count = 0
-        self._new_sheet()
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
 
-    def _new_sheet(self) -> None:
-        self.sheets += 1
-        self.sheet = self.book.add_worksheet("答案 answers" if self.sheets == 1 else f"答案 answers {self.sheets}")
-        self.sheet.write_row(0, 0, ANSWER_HEADER, self.bold)
-        self.sheet.freeze_panes(1, 0)
-        self.row = 1
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
 
-    def write(self, rows: Sequence[Sequence[Any]]) -> None:
-        sheet, last = self.sheet, len(ANSWER_HEADER) - 1
-        for values in rows:
-            if self.row >= XLSX_MAX_ROWS:
-                self._new_sheet()
-                sheet = self.sheet
-            r = self.row
-            for c in range(last):
-                v = values[c]
-                if isinstance(v, str):
-                    if v:
-                        sheet.write_string(r, c, v)
-                elif v is not None:
-                    sheet.write_number(r, c, v)
-            sheet.write_datetime(r, last, values[last], self.when)
-            self.row += 1
-        self.count += len(rows)
+    def flush(self) -> None:
+        pass
 
-    def close(self) -> None:
-        self.book.close()
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+async def answers_xlsx_chunks(session: AsyncSession, where: AnswerFilter) -> AsyncIterator[bytes]:
+    """The XLSX export as bytes, sent while it is written: a piece per chunk of rows, the
+    workbook's index last."""
+    pipe = _Pipe()
+    book = XlsxStream(cast(IO[bytes], pipe), title="答案 answers", header=ANSWER_HEADER)  # write() is all it uses
+    closed = False
+    try:
+        async for rows in answer_rows(session, where):
+            # Building the XML is CPU work: in a thread, so the event loop keeps serving.
+            await asyncio.to_thread(book.append_many, rows)
+            yield pipe.take()
+        await asyncio.to_thread(book.close)
+        closed = True
+        yield pipe.take()
+    finally:
+        if not closed:  # the client went away: nothing more to send
+            book.abandon()
 
 
 async def stream_answers_xlsx(
     session: AsyncSession, where: AnswerFilter, out: str | Path | IO[bytes], *, progress: Progress | None = None
 ) -> int:
-    """Writes the XLSX export to `out` (a path or a seekable binary file); the number of
-    answers written."""
-    book = AnswersWorkbook(out)
-    try:
-        async for rows in answer_rows(session, where):
-            # Writing is CPU work (xlsxwriter is pure Python): in a thread, so a server's
-            # event loop keeps answering other requests during a long export.
-            await asyncio.to_thread(book.write, rows)
-            if progress is not None:
-                progress(book.count)
-    finally:
-        await asyncio.to_thread(book.close)
-    return book.count
+    """Writes the XLSX export to `out` (a path or any binary file); the number of answers
+    written. Past Excel's 1,048,576 rows the answers go on in a second sheet."""
+    if isinstance(out, (str, Path)):
+        with open(out, "wb") as file:
+            return await stream_answers_xlsx(session, where, file, progress=progress)
+    book = XlsxStream(out, title="答案 answers", header=ANSWER_HEADER)
+    written = 0
+    async for rows in answer_rows(session, where):
+        await asyncio.to_thread(book.append_many, rows)
+        written += len(rows)
+        if progress is not None:
+            progress(written)
+    await asyncio.to_thread(book.close)
+    return written

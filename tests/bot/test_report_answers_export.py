@@ -21,6 +21,7 @@ from bot.services.report_exports import (
     ANSWER_HEADER,
     ReportFilterError,
     answer_filter,
+    answers_xlsx_chunks,
     stream_answers_csv,
     stream_answers_xlsx,
 )
@@ -196,3 +197,20 @@ async def test_rows_are_written_chunk_by_chunk_as_the_cursor_reads_them(
     assert read == [3, 3, 2]
     # The header, then each chunk written right after it was read: 3, 6, 8 rows read so far.
     assert read_at_write == [0, 3, 6, 8]
+
+
+async def test_the_workbook_goes_out_a_chunk_at_a_time(
+    runtime: Runtime, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What an HTTP download sends: a piece after each chunk the cursor read, the zip's
+    index last; together they open as the workbook."""
+    monkeypatch.setattr(answer_export, "CHUNK", 3)
+    pieces: list[bytes] = []
+    async with runtime.db.transaction() as s:
+        async for piece in answers_xlsx_chunks(s, await answer_filter(s, scope=Scope.everything())):
+            pieces.append(piece)
+    assert len(pieces) == 4  # rows 1–3, 4–6, 7–8, then the workbook's index
+    assert pieces[0].startswith(b"PK")
+    sheet = openpyxl.load_workbook(io.BytesIO(b"".join(pieces)), read_only=True).worksheets[0]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert len(rows) == 9 and rows[0] == ANSWER_HEADER

@@ -89,7 +89,9 @@ async def test_filters_outside_the_scope_or_malformed_are_refused(
     for params, words in [
         ({"org": "wuhou"}, "不在您的范围内"),
         ({"since": "2026-13-01"}, "YYYY-MM-DD"),
-        ({"flow": "abc"}, "must be a number"),
+        ({"flow_id": "no-such-flow"}, "no such flow"),
+        ({"campaign_id": "x1"}, "campaign_id must be a number"),
+        ({"by": "tag"}, "a cross-tab needs both by and question"),
         ({"since": "2026-06-02", "until": "2026-06-01"}, "the start date is after the end date"),
     ]:
         for path in ("answers.csv", "figures.csv"):
@@ -101,14 +103,16 @@ async def test_figures_for_every_role_built_in_the_callers_scope(
     client: httpx.AsyncClient, answers: dict[str, int], builder: FakeBuilder
 ) -> None:
     lisi = await bearer(client, "lisi")  # a viewer reads figures
-    r = await client.get("/api/v1/reports/figures.csv", params={"crosstab": "channel"}, headers=auth(lisi))
+    r = await client.get(
+        "/api/v1/reports/figures.csv", params={"by": "channel", "question": "overall"}, headers=auth(lisi)
+    )
     assert r.status_code == 200, r.text
     rows = _csv(r)
-    assert ["全部 all", "", "", "", "", "total", "invited", "邀请 invited", "120", "", ""] in rows
+    assert ["", "全部 all", "", "", "", "invited", "邀请 invited", "120", "", ""] in rows
     assert _filename(r).startswith("回访报表-")
     chunxi_path = builder.calls[-1]["scope"]
     assert chunxi_path.count("/") == 4  # 成都 / 锦江 / 春熙路: the viewer's own subtree
-    assert builder.calls[-1]["crosstab_by"] == "channel"
+    assert (builder.calls[-1]["crosstab_by"], builder.calls[-1]["question"]) == ("channel", "overall")
 
     admin = await bearer(client, "admin")
     r = await client.get(

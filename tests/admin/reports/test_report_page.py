@@ -10,8 +10,10 @@ import re
 
 import httpx
 
+from storage.db import Database
 from tests.admin.reports.conftest import FakeBuilder
 from tests.admin.test_console_pages import log_in
+from tests.admin.tickets_world import publish_flow
 
 
 async def test_the_report_page_shows_figures_charts_and_texts(client: httpx.AsyncClient, builder: FakeBuilder) -> None:
@@ -43,15 +45,21 @@ async def test_filters_go_to_the_report_and_the_download_links(client: httpx.Asy
     await log_in(client, "admin")
     r = await client.get(
         "/console/reports",
-        params={"flow": "", "category": "humanitarian_aid", "org": "jinjiang", "campaign": "", "since": "2026-06-01",
-                "until": "", "crosstab": "organisation"},
+        params={"flow_id": "", "category": "humanitarian_aid", "org": "jinjiang", "campaign_id": "",
+                "since": "2026-06-01", "until": "", "by": "organisation", "question": "overall"},
     )  # fmt: skip
     assert r.status_code == 200, r.text
     call = builder.calls[-1]
-    assert (call["category"], call["org"], str(call["since"]), call["crosstab_by"], call["flow_id"]) == (
-        "humanitarian_aid", "jinjiang", "2026-06-01", "organisation", None,
+    assert (call["category"], call["org"], str(call["since"]), call["crosstab_by"], call["question"], call["flow_id"]) == (
+        "humanitarian_aid", "jinjiang", "2026-06-01", "organisation", "overall", None,
     )  # fmt: skip
-    assert "/api/v1/reports/figures.xlsx?category=humanitarian_aid&amp;org=jinjiang&amp;since=2026-06-01" in r.text
+    # The download links carry the same filters, under the names GET /api/v1/reports takes.
+    assert (
+        "/api/v1/reports/figures.xlsx?category=humanitarian_aid&amp;org=jinjiang&amp;since=2026-06-01"
+        "&amp;by=organisation&amp;question=overall"
+    ) in r.text
+    # The cross-tab question is offered from the report's questions with options.
+    assert '<option value="overall" selected>' in r.text and '<option value="opinion"' not in r.text
     assert "交叉分析" in r.text and "武侯区红十字会" in r.text
 
 
@@ -86,3 +94,18 @@ async def test_echarts_is_served_by_huifang(client: httpx.AsyncClient) -> None:
     assert b"Apache" in r.content[:400] and len(r.content) > 500_000
     assert (await client.get("/console/static/vendor/README.md")).status_code == 404
     assert (await client.get("/console/static/../pages.py")).status_code == 404
+
+
+async def test_the_filters_offer_the_flows_and_organisations_in_scope(
+    client: httpx.AsyncClient, staffed: Database, builder: FakeBuilder
+) -> None:
+    await publish_flow(staffed)
+    await log_in(client, "zhangsan")  # 锦江: itself and 春熙路, not 武侯
+    page = (await client.get("/console/reports")).text
+    flow = re.search(r'<select name="flow_id">(.*?)</select>', page, re.S)
+    assert flow is not None and re.search(r'<option value="\d+">人道救助回访</option>', flow.group(1))
+    category = re.search(r'<select name="category">(.*?)</select>', page, re.S)
+    assert category is not None and '<option value="humanitarian_aid">人道救助回访</option>' in category.group(1)
+    org = re.search(r'<select name="org">(.*?)</select>', page, re.S)
+    assert org is not None
+    assert "锦江区红十字会" in org.group(1) and "春熙路" in org.group(1) and "武侯" not in org.group(1)
