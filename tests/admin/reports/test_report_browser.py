@@ -107,6 +107,18 @@ def test_the_report_page_draws_its_charts(server: str, browser: Any, width: int,
         screenshot(page, "reports", f"{width}-report-chart")
         _full(page, f"{width}-report-full")
 
+        # The folded filters: a cross-tab by organisation of the overall rating.
+        page.click("details.more summary")
+        page.select_option("select[name=by]", "organisation")
+        page.select_option("select[name=question]", "overall")
+        page.click("form.filters button[type=submit]")
+        page.wait_for_url("**by=organisation**")
+        assert "question=overall" in page.url and page.locator("details.more").get_attribute("open") is not None
+        page.wait_for_function("document.documentElement.classList.contains('charts-drawn')")
+        assert "武侯区红十字会" in page.locator("table.grid").first.inner_text()
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= width, f"the page is {overflow}px wide on a {width}px screen"
+
         page.emulate_media(media="print")
         assert not page.locator("nav.sections").is_visible() and not page.locator("form.filters").is_visible()
         assert page.locator(".chart svg").first.is_visible()
