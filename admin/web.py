@@ -15,6 +15,7 @@ from admin.flows.api import flows_api_router
 from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
 from admin.pages import render
+from admin.respondent_import.pages import respondent_import_router
 from admin.respondents.api import respondents_api_router
 from admin.respondents.pages import respondents_pages_router
 from admin.routing.api import routing_api_router
@@ -36,6 +37,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         audit_api_router(),
         tickets_pages_router(),
         audit_pages_router(),
+        respondent_import_router(),  # before /console/respondents/{id}
         respondents_api_router(),
         respondents_pages_router(),
         static_router(),
