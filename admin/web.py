@@ -15,6 +15,7 @@ from admin.flows.api import flows_api_router
 from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
 from admin.pages import render
+from admin.qr_letters.pages import qr_letters_router
 from admin.respondent_import.pages import respondent_import_router
 from admin.respondents.api import respondents_api_router
 from admin.respondents.pages import respondents_pages_router
@@ -38,6 +39,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         tickets_pages_router(),
         audit_pages_router(),
         respondent_import_router(),  # before /console/respondents/{id}
+        qr_letters_router(),  # before /console/respondents/{id}
         respondents_api_router(),
         respondents_pages_router(),
         static_router(),
