@@ -11,6 +11,7 @@ from admin.auth.api import auth_api_router
 from admin.auth.cookies import clear_session_cookie
 from admin.auth.deps import ConsoleForbidden, LoginRequired, login_url
 from admin.auth.pages import auth_pages_router
+from admin.calls.pages import calls_router
 from admin.flows.api import flows_api_router
 from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
@@ -42,6 +43,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         qr_letters_router(),  # before /console/respondents/{id}
         respondents_api_router(),
         respondents_pages_router(),
+        calls_router(),
         static_router(),
     ]
 
