@@ -92,10 +92,13 @@ def calls_router() -> APIRouter:
         container: AppContainer,
         seen: Annotated[str, Form(max_length=64)],
         answer: Annotated[str, Form(max_length=4096)] = "",
+        choice: Annotated[str, Form(max_length=8)] = "",
     ) -> HTMLResponse:
+        # A clicked option (its number, as a chat user would type it) or the typed words.
+        said = choice or answer
         try:
             view = await interviews.answer(
-                s, me, key, answer, seen=seen, runtime=container.runtime, now=container.clock()
+                s, me, key, said, seen=seen, runtime=container.runtime, now=container.clock()
             )
         except InterviewError as exc:
             return _refused(request, me, exc)

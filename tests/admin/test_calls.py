@@ -93,7 +93,12 @@ async def _interview(client: httpx.AsyncClient, key: str, inputs: list[str]) -> 
     for text in inputs:
         now = await client.post(
             f"/console/calls/{key}/interview/answer",
-            data={"csrf_token": csrf_in(now.text), "seen": _seen(now.text), "answer": text},
+            # A single number is a clicked option; the rest typed.
+            data={
+                "csrf_token": csrf_in(now.text),
+                "seen": _seen(now.text),
+                ("choice" if text.isdigit() else "answer"): text,
+            },
         )
         assert now.status_code == 200, now.text
     return now
