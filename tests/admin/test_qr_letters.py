@@ -4,6 +4,7 @@ code saying WeChat's URL; an account without an AppSecret refuses its letters, s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import httpx
 import segno
 from sqlalchemy import select
 
+from admin.pages import STATIC
 from bot.app import create_app
 from bot.services.qr_letters import qr_image
 from bot.services.staff import create_user
@@ -21,6 +23,7 @@ from storage.repositories.respondents import RespondentRepository
 from tests.admin.conftest import PASSWORD, T0, settings_for
 from tests.admin.test_console_pages import csrf_in, log_in
 from tests.admin.tickets_world import publish_flow
+from tests.browser import ARTIFACTS, chromium
 from tests.channels.wechat.wechat_messages import APP_ID, APP_SECRET, TOKEN
 from tests.fakes.wechat_api import FakeWeChatApi
 
@@ -48,6 +51,29 @@ async def _world(db: Database) -> dict[str, int]:
         await people.add_identity(following, channel="wechat", account="jj-wx", external_id="o-already", at=T0)
         await create_user(s, username="jjadmin", org_code="jinjiang", role="admin", password=PASSWORD, now=T0)
     return made
+
+
+def _look_at(html: str) -> None:
+    """Screenshots of the sheet at a phone's width and as printed (A4 pages, the toolbar
+    hidden), and the printed PDF, in test-artifacts/people/ for a person to look at."""
+    folder = ARTIFACTS / "people"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "letters.css").write_bytes((STATIC / "letters.css").read_bytes())
+    page_file = folder / "letters.html"
+    page_file.write_text(
+        re.sub(r'href="/console/static/letters.css[^"]*"', 'href="letters.css"', html), encoding="utf-8"
+    )
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(page_file.as_uri())
+        assert page.locator("article.letter").count() == 2
+        page.screenshot(path=str(folder / "letters-390.png"), full_page=False)
+        page.emulate_media(media="print")
+        assert page.evaluate("getComputedStyle(document.querySelector('.toolbar')).display") == "none"
+        pdf = page.pdf(path=str(folder / "letters.pdf"), format="A4")
+        assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 2  # one A4 page a letter
+        page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+        page.screenshot(path=str(folder / "letters-print.png"), full_page=False)
 
 
 def _qr_contents(html: str) -> dict[str, str]:
@@ -85,6 +111,7 @@ async def test_letters_carry_each_name_and_a_qr_of_wechats_url(db_url: str, staf
                 png = base64.b64decode(codes[str(rid)].split(",", 1)[1])
                 assert png.startswith(b"\x89PNG") and len(png) > 200
             assert segno.make(scenes[people["陈阿姨"]].url, error="m").designator  # a valid QR for the URL
+            await asyncio.get_running_loop().run_in_executor(None, _look_at, sheet.text)
             made = [c.json["action_info"]["scene"]["scene_str"] for c in fake.calls("/cgi-bin/qrcode/create")]
             assert sorted(made) == sorted(f"r:{people[n]}" for n in ("陈阿姨", "刘大爷"))
             # Printing again reuses the codes: nothing more is asked of WeChat.
