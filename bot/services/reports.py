@@ -55,6 +55,11 @@ class ReportError(ValueError):
     """A message for people (Chinese, then English); nothing was reported."""
 
 
+class ReportNotFound(ReportError):
+    """An organisation, flow, campaign or category that does not exist or lies outside the
+    caller's scope (said the same way, so a district learns nothing of another's)."""
+
+
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
@@ -186,7 +191,7 @@ async def _find_flow(s: AsyncSession, flow_id: int | str, scope: Scope) -> Flow:
     if flow is None:
         flow = await s.scalar(select(Flow).where(Flow.code == text))
     if flow is None or not await _flow_visible(s, flow, scope):
-        raise ReportError(f"未知的流程 unknown flow: {flow_id}")
+        raise ReportNotFound(f"未知的流程 unknown flow: {flow_id}")
     return flow
 
 
@@ -218,14 +223,14 @@ async def build_report(
     if org is not None:
         organisation = await s.scalar(select(Organisation).where(Organisation.code == org))
         if organisation is None or not (scope.path == "/" or organisation.path.startswith(scope.path)):
-            raise ReportError(f"未知的机构 unknown organisation: {org}")
+            raise ReportNotFound(f"未知的机构 unknown organisation: {org}")
         org_path = organisation.path
 
     campaign = None
     if campaign_id is not None:
         campaign = await s.get(Campaign, campaign_id)
         if campaign is None or not await _campaign_visible(s, campaign, scope):
-            raise ReportError(f"未知的活动 unknown campaign: {campaign_id}")
+            raise ReportNotFound(f"未知的活动 unknown campaign: {campaign_id}")
 
     named = await _find_flow(s, flow_id, scope) if flow_id is not None else None
     query = select(Flow).order_by(Flow.id)
@@ -236,7 +241,7 @@ async def build_report(
     if category is not None:
         if await s.scalar(select(Flow.id).where(Flow.category == category).limit(1)) is None:
             known = sorted(set(await s.scalars(select(Flow.category))))
-            raise ReportError(f"未知的类别 unknown category: {category} (known: {', '.join(known)})")
+            raise ReportNotFound(f"未知的类别 unknown category: {category} (known: {', '.join(known)})")
         query = query.where(Flow.category == category)
     flows = [f for f in await s.scalars(query) if await _flow_visible(s, f, scope)]
 
@@ -404,4 +409,4 @@ async def _crosstab(
     }  # fmt: skip
 
 
-__all__ = ["SHANGHAI", "ReportError", "build_report", "parse_day", "share", "window"]
+__all__ = ["SHANGHAI", "ReportError", "ReportNotFound", "build_report", "parse_day", "share", "window"]
