@@ -15,6 +15,7 @@ from admin.flows.api import flows_api_router
 from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
 from admin.pages import render
+from admin.reports.api import reports_api_router
 from admin.respondents.api import respondents_api_router
 from admin.respondents.pages import respondents_pages_router
 from admin.routing.api import routing_api_router
@@ -38,6 +39,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         audit_pages_router(),
         respondents_api_router(),
         respondents_pages_router(),
+        reports_api_router(),
         static_router(),
     ]
 
