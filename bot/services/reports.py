@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.detect import says_nothing
 from flows.schema import Flow as FlowDefinition
 from flows.schema import Question
 from storage.models import Campaign, Flow, FlowVersion, Organisation
@@ -277,6 +278,12 @@ async def build_report(
     choices = await repo.choice_counts(sel, of_types(CHOICE))
     numbers = await repo.number_counts(sel, of_types(frozenset({"number", "nps"})))
     text_rows = await repo.texts(sel, of_types(frozenset({"text"})), limit=texts_limit)
+    # Opinions gathered: the free texts that say something ("没有", "挺好的" are answers, not
+    # opinions). Counted per distinct wording, so the check runs once per wording.
+    said_nothing: dict[tuple[int, str], int] = {}
+    for (fid, qid, text), n in (await repo.quiet_texts(sel, of_types(frozenset({"text"})))).items():
+        if says_nothing(text):
+            said_nothing[(fid, qid)] = said_nothing.get((fid, qid), 0) + n
     tickets = await repo.tickets(sel)
 
     out_flows = []
@@ -338,8 +345,9 @@ async def build_report(
                     for t in text_rows if t.flow_id == f.id and t.question_id == q.id
                 ]  # fmt: skip
                 item["texts_total"] = answered
+                item["opinions"] = answered - said_nothing.get((f.id, q.id), 0)
             questions.append(item)
-        opinions = sum(q["answered"] for q in questions if q["type"] == "text")
+        opinions = sum(q["opinions"] for q in questions if q["type"] == "text")
         ticket_figures = _tickets(tickets.get(f.id))
         out_flows.append({
             "flow_id": f.id, "code": f.code, "category": f.category,

@@ -264,6 +264,19 @@ class ReportRepository:
             bucket[float(value)] = bucket.get(float(value), 0) + int(n)
         return out
 
+    async def quiet_texts(self, sel: Selection, questions: Questions) -> dict[tuple[int, str, str], int]:
+        """(flow, question, text) → how many gave it, for the free texts read as no complaint,
+        request or suggestion: grouped by wording, so "没有" said ten thousand times is one row."""
+        if not questions:
+            return {}
+        rows = await self.session.execute(
+            _answers(sel, FlowVersion.flow_id, Answer.question_id, Answer.value, func.count())
+            .where(ANSWERED, _of_questions(questions))
+            .where(or_(Answer.text_kind.is_(None), Answer.text_kind == "none"))
+            .group_by(FlowVersion.flow_id, Answer.question_id, Answer.value)
+        )
+        return {(r[0], r[1], str(r[2])): int(r[3]) for r in rows}
+
     async def texts(self, sel: Selection, questions: Questions, *, limit: int) -> list[TextRow]:
         """The newest `limit` free-text answers of each question, each with the first ticket
         opened from it (tickets name the session and question they came from)."""

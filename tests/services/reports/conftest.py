@@ -17,7 +17,8 @@ Sessions of `aid` (p = respondent, all started in June 2026 except S8):
   S6 p6 jinjiang               v2 opted_out                    —
   S7 p7 jinjiang TEST          v2 completed                    overall poor … (never counted; ticket T4)
   S8 p8 jinjiang               v2 completed (10 July)          overall average, services skipped, age 80,
-                                                              recommend 3
+                                                              recommend 3, opinion "没有，挺好的" (answered,
+                                                              says nothing: no opinion)
 Donor: D1 p9 jinjiang v1 completed, overall very_good.
 Campaign C (aid): p1 completed (S1), p3 completed (S3), p10 jinjiang invited, p11 wuhou declined
 (reached), p12 chunxi opted out before any invitation, p13 wuhou queued.
@@ -240,11 +241,12 @@ async def build_world(db: Database) -> ReportWorld:
             "overall": "poor", "services": ["d"], "age": 99, "recommend": 0, "opinion": "测试投诉",
         }, channel="wechat")  # fmt: skip
         await survey("S8", "p8", "aid2", "completed", datetime(2026, 7, 10, 10, 0, tzinfo=UTC), {
-            "overall": "average", "services": SKIP, "age": 80, "recommend": 3,
+            "overall": "average", "services": SKIP, "age": 80, "recommend": 3, "opinion": "没有，挺好的",
         })  # fmt: skip
         await survey("D1", "p9", "donor1", "completed", june(4), {"overall": "very_good"}, channel="wechat")
         await answers.set_text_kind(session_id=sessions["S1"], question_id="opinion", kind="complaint")
         await answers.set_text_kind(session_id=sessions["S3"], question_id="opinion", kind="help")
+        await answers.set_text_kind(session_id=sessions["S8"], question_id="opinion", kind="none")
 
         def member(who: str, status: str, **times: datetime | None) -> CampaignMember:
             return CampaignMember(
