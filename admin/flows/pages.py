@@ -47,13 +47,17 @@ version: 1
 category: {code: my_survey, name: {zh: 新类别, en: New category}}
 title: {zh: 新问卷, en: New survey}
 intro: {zh: 您好！这里是红十字会。, en: Hello from the Red Cross.}
-consent: {zh: 您愿意回答几个简短的问题吗？, en: Would you answer a few short questions?}
+consent:
+  zh: 您愿意回答几个简短的问题吗？
+  en: Would you answer a few short questions?
 declined: {zh: 好的，不打扰您了。, en: That is fine.}
 closing: {zh: 问卷完成了，非常感谢您！, en: Thank you!}
 questions:
   - id: overall
     type: rating
-    prompt: {zh: 您总体满意吗？, en: Overall, were you satisfied?}
+    prompt:
+      zh: 您总体满意吗？
+      en: Overall, were you satisfied?
     options:
       - {code: good, label: {zh: 满意, en: Satisfied}, score: 2}
       - {code: poor, label: {zh: 不满意, en: Not satisfied}, score: 1}
@@ -64,7 +68,7 @@ questions:
   - id: why
     type: text
     optional: true
-    prompt: {zh: 哪里让您不满意？, en: What was not good?}
+    prompt: {zh: 哪里让您不满意？, en: What was not good}
 """
 
 

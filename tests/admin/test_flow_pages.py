@@ -18,7 +18,9 @@ from fastapi import FastAPI
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from admin.flows.pages import NEW_FLOW
 from bot.services.draft_simulator import simulate_draft
+from bot.services.flow_versions import validate_draft
 from bot.services.flows import prepare
 from bot.services.runtime import Runtime
 from bot.services.xlsform import MAX_BYTES, import_workbook
@@ -158,6 +160,11 @@ async def test_lint_errors_are_shown_at_their_lines_and_refuse_the_publish(world
         (actor, action, subject, data["note"], data["version"])
         for actor, action, subject, data in await flow_audit(world)
     ] == [("staff:jinjiang_admin", "flow_published", "jj_volunteer", "第一版 first", 1)]
+
+
+def test_the_new_flow_template_is_a_valid_flow() -> None:
+    flow, errors = validate_draft("new.yaml", NEW_FLOW)
+    assert errors == [] and flow is not None and [q.id for q in flow.questions] == ["overall", "why"]
 
 
 def test_the_diagram_draws_every_question_and_branch() -> None:
