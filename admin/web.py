@@ -12,6 +12,7 @@ from admin.auth.cookies import clear_session_cookie
 from admin.auth.deps import ConsoleForbidden, LoginRequired, login_url
 from admin.auth.pages import auth_pages_router
 from admin.flows.api import flows_api_router
+from admin.flows.pages import flows_pages_router
 from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
 from admin.pages import render
@@ -40,6 +41,7 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         respondents_api_router(),
         respondents_pages_router(),
         reports_api_router(),
+        flows_pages_router(),
         static_router(),
     ]
 
