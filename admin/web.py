@@ -18,8 +18,8 @@ from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
 from admin.pages import render
 from admin.qr_letters.pages import qr_letters_router
-from admin.respondent_import.pages import respondent_import_router
 from admin.reports.api import reports_api_router
+from admin.respondent_import.pages import respondent_import_router
 from admin.respondents.api import respondents_api_router
 from admin.respondents.pages import respondents_pages_router
 from admin.routing.api import routing_api_router
