@@ -11,12 +11,17 @@ from admin.auth.api import auth_api_router
 from admin.auth.cookies import clear_session_cookie
 from admin.auth.deps import ConsoleForbidden, LoginRequired, login_url
 from admin.auth.pages import auth_pages_router
+from admin.calls.pages import calls_router
 from admin.flows.api import flows_api_router
+from admin.flows.pages import flows_pages_router
 from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
 from admin.pages import render
+from admin.qr_letters.pages import qr_letters_router
+from admin.reports.api import reports_api_router
 from admin.reports.exports import reports_exports_router
 from admin.reports.pages import reports_pages_router
+from admin.respondent_import.pages import respondent_import_router
 from admin.respondents.api import respondents_api_router
 from admin.respondents.pages import respondents_pages_router
 from admin.routing.api import routing_api_router
@@ -38,8 +43,13 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         audit_api_router(),
         tickets_pages_router(),
         audit_pages_router(),
+        respondent_import_router(),  # before /console/respondents/{id}
+        qr_letters_router(),  # before /console/respondents/{id}
         respondents_api_router(),
         respondents_pages_router(),
+        calls_router(),
+        reports_api_router(),
+        flows_pages_router(),
         reports_exports_router(),
         reports_pages_router(),
         static_router(),

@@ -6,9 +6,7 @@ flows, an organisation tree, 100,000 respondents (1 in 100 a test respondent) an
 215,000 survey sessions answering every question of their category's flow, 1,000,000
 answers in all, written with COPY. Then times
 
-  (a) `bot.services.reports.build_report` over everything (goal < 2 s). While that module
-      is not in this branch, the raw-answers export's query is timed instead: reading every
-      row through the server-side cursor, without writing;
+  (a) `bot.services.reports.build_report` over everything (goal < 2 s);
   (b) the XLSX raw-answers export streamed to a file (goal < 60 s), printing the process's
       RSS at the start, every 100,000 rows, and its peak: flat memory means the peak stays
       near the start whatever the number of rows;
@@ -208,34 +206,17 @@ class Memory:
 
 
 async def time_report(db: Any) -> None:
-    """(a): build_report over everything, or, while bot.services.reports is not in the
-    branch, the raw-answers query read to the end."""
-    from bot.services.report_exports import answer_filter, answer_rows
+    """(a): build_report over everything, twice (the second with warm caches)."""
+    from bot.services.reports import build_report
     from storage.repositories.organisations import Scope
 
-    try:
-        from bot.services.reports import build_report  # type: ignore[import-not-found]  # reports-core branch
-    except ImportError:
-        build_report = None
-    if build_report is not None:
-        for attempt in (1, 2):
-            started = time.perf_counter()
-            async with db.transaction() as s:
-                report = await build_report(s, scope=Scope.everything())
-            took = time.perf_counter() - started
-            print(f"(a) build_report over everything, run {attempt}: {took:6.2f} s (goal < 2 s), "
-                  f"{len(report['flows'])} flows, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-        return
-    print("(a) bot.services.reports is not in this branch (reports-core): timing the raw-answers query instead")
-    started, cpu = time.perf_counter(), time.process_time()
-    rows, first_at = 0, 0.0
-    async with db.transaction() as s:
-        async for chunk in answer_rows(s, await answer_filter(s, scope=Scope.everything())):
-            first_at = first_at or time.perf_counter() - started
-            rows += len(chunk)
-    print(f"(a) answers query, every row read through the cursor: {time.perf_counter() - started:6.2f} s "
-          f"for {rows:,} rows (first chunk after {first_at:.2f} s; this process's CPU "
-          f"{time.process_time() - cpu:.1f} s)")  # fmt: skip
+    for attempt in (1, 2):
+        started = time.perf_counter()
+        async with db.transaction() as s:
+            report = await build_report(s, scope=Scope.everything())
+        took = time.perf_counter() - started
+        print(f"(a) build_report over everything, run {attempt}: {took:6.2f} s (goal < 2 s), "
+              f"{len(report['flows'])} flows, load average {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 async def measure(url: str, parts: str = "abc") -> None:

@@ -11,6 +11,7 @@ import click
 from bot.channels.wechat.cli import wechat
 from bot.orgs_cli import orgs
 from bot.queues_cli import queues
+from bot.report_cli import report
 from bot.respondents_cli import respondents
 from bot.secrets_cli import secrets
 from bot.settings import Settings
@@ -350,6 +351,7 @@ def telegram_webhook(public_url: str, bot_name: str | None) -> None:
 main.add_command(wechat)
 main.add_command(orgs)
 main.add_command(queues)
+main.add_command(report)
 main.add_command(respondents)
 main.add_command(secrets)
 main.add_command(tickets)

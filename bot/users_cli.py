@@ -106,6 +106,30 @@ def list_(org_code: str | None) -> None:
         click.echo(f"{r.username}{name}  {r.role}  {where}  {state}  last login {last}")
 
 
+@users.command(
+    "set-role",
+    help="变更角色或机构 Change an account's role and/or organisation, e.g. "
+    "users set-role zhangsan --role admin --org jinjiang (recorded in the audit log).",
+)
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default=None, help="The new role.")
+@click.option("--org", "org_code", default=None, help="Code of the organisation to move the account to.")
+def set_role(username: str, role: str | None, org_code: str | None) -> None:
+    from bot.services.staff_roles import RoleChange, change_role
+
+    async def work(s: AsyncSession, now: datetime) -> RoleChange:
+        return await change_role(s, username=username, role=role, org_code=org_code, actor=None, now=now)
+
+    done = _run(work, "未变更 not changed")
+    if not done.changed:
+        click.echo(f"无变化 unchanged: {done.username} ({done.role_after}) @ {done.organisation_after}")
+        return
+    click.echo(
+        f"已变更 changed {done.username}: {done.role_before} @ {done.organisation_before} → "
+        f"{done.role_after} @ {done.organisation_after}"
+    )
+
+
 @users.command("disable", help="停用账号 Disable an account: it can no longer log in, and its sessions end now.")
 @click.argument("username")
 def disable(username: str) -> None:

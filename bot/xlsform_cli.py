@@ -38,8 +38,8 @@ def flows_import(path: Path, org_code: str | None, dry_run: bool) -> None:
         sys.exit(1)
 
     async def run() -> Published:
-        async with open_container(Settings(), publish_defaults=False) as container:
-            return await publish_workbook(container.db, path, data, organisation=org_code)
+        async with open_container(Settings(), publish_defaults=False) as c, c.db.transaction() as s:
+            return await publish_workbook(s, path.name, data, organisation=org_code, actor="cli", now=c.clock())
 
     try:
         if dry_run:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flows.graph import edges, successors
 from flows.messages import DEFAULTS
 from flows.render import placeholders
-from flows.schema import CHOICE_TYPES, END, NO, YES, Flow, I18nText, Question
+from flows.schema import CHOICE_TYPES, END, NO, REPORT_GROUP_TYPES, YES, Flow, I18nText, Question
 from flows.source import FlowError, Source
 
 
@@ -40,6 +40,14 @@ def lint(flow: Flow, src: Source) -> list[FlowError]:
                     err(f"questions[{i}].escalate.on_options[{k}]", f"unknown option '{code}'")
             if q.escalate.on_options and q.type not in CHOICE_TYPES | {"yes_no"}:
                 err(f"questions[{i}].escalate.on_options", f"a {q.type} question has no options")
+        if q.report_groups and q.type not in REPORT_GROUP_TYPES:
+            kinds = ", ".join(sorted(REPORT_GROUP_TYPES))
+            err(f"questions[{i}].report_groups", f"report groups are for {kinds} questions, not {q.type}")
+        else:
+            for g, group in enumerate(q.report_groups):
+                for k, code in enumerate(group.codes):
+                    if code not in _codes(q):
+                        err(f"questions[{i}].report_groups[{g}].codes[{k}]", f"unknown option '{code}'")
 
     if flow.kind == "survey":
         # Only a followup flow's session has values to fill them with: in a survey a

@@ -57,6 +57,17 @@ class EscalationRule(Strict):
     priority: Literal["normal", "high", "urgent"] = "normal"
 
 
+class ReportGroup(Strict):
+    """Answers reports count together, as the 2022 article does ("好或非常好" = very_good +
+    good): a label in both languages and the option codes it gathers."""
+
+    label: I18nText
+    codes: list[Identifier] = Field(min_length=1)
+
+
+REPORT_GROUP_TYPES = frozenset({"single_choice", "rating", "yes_no"})
+
+
 class Condition(Strict):
     """True when the earlier answer to `question` matches every test given."""
 
@@ -96,6 +107,10 @@ class Question(Strict):
     max_length: int | None = Field(default=None, ge=1)
     next: Identifier | list[Branch] | None = None  # None: the next question in the file
     escalate: EscalationRule | None = None
+    # Reports: what the question asks about, as a short phrase for the written summary
+    # ("对人道救助项目的总体评价"; default: the prompt), and groups of options counted together.
+    report_label: I18nText | None = None
+    report_groups: list[ReportGroup] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _shape_fits_type(self) -> Question:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 # A little over the loader's 512 KiB (counted in bytes there), so the loader says why.
 MAX_TEXT = 600_000
@@ -15,6 +16,7 @@ class FlowErrorRead(BaseModel):
     line: int | None
     path: str
     message: str
+    zh: str = Field(default="", description="the message in Chinese")
 
 
 class DraftIn(BaseModel):
@@ -73,3 +75,15 @@ class RollbackIn(BaseModel):
 class CopyIn(BaseModel):
     new_id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")
     organisation: str | None = Field(default=None, max_length=64, description="code; default: your own")
+
+
+class DiagramIn(BaseModel):
+    text: str = Field(max_length=MAX_TEXT)
+
+
+class SimulateIn(BaseModel):
+    text: str = Field(max_length=MAX_TEXT, description="the draft")
+    inputs: list[Annotated[str, StringConstraints(max_length=2000)]] = Field(
+        default_factory=list, max_length=300, description="what the tester typed, in order"
+    )
+    lang: str = Field(default="zh", pattern="^(zh|en)$")

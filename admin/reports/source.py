@@ -1,10 +1,8 @@
-"""Where the console's report pages and figure downloads get a report from.
-
-`bot.services.reports.build_report` (the report JSON contract) comes with the reports-core
-branch. Until that is merged the import fails and the pages answer 500: there is no stand-in
-report in production. Tests replace `report_builder` through FastAPI's dependency overrides
-with a fixture of the contract's shape.
-"""
+"""Where the console's report pages and figure downloads get a report from:
+`bot.services.reports.build_report`, as a dependency so that tests can also render the
+report JSON contract's example (every kind of question at once) through
+FastAPI's dependency overrides. A filter the report refuses is a ReportFilterError, shown
+like the pages' own checks."""
 
 from __future__ import annotations
 
@@ -15,6 +13,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.report_exports import ReportFilterError
+from bot.services.reports import ReportError, build_report
 
 
 class ReportBuilder(Protocol):
@@ -22,13 +21,10 @@ class ReportBuilder(Protocol):
 
 
 async def _build_report(session: AsyncSession, *, scope: Any, **filters: Any) -> dict[str, Any]:
-    from bot.services.reports import ReportError, build_report  # type: ignore[import-not-found]  # reports-core
-
     try:
-        report: dict[str, Any] = await build_report(session, scope=scope, **filters)
-    except ReportError as exc:  # a filter the report refuses: shown like the pages' own checks
+        return await build_report(session, scope=scope, **filters)
+    except ReportError as exc:
         raise ReportFilterError(str(exc)) from None
-    return report
 
 
 def report_builder() -> ReportBuilder:

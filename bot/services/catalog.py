@@ -45,6 +45,8 @@ class Catalog:
             names = {c.code, normalize(c.name.zh), normalize(c.name.en), *(normalize(a) for a in c.aliases)}
             if ref in names or ref == flow.id:
                 return vid, flow
+        if len(self.flows) < 2:  # a menu needs two groups; one flow's names were compared above
+            return None
         parsed = parse_answer(self.question, reference)
         if parsed.ok:
             return next((vid, f) for vid, f in self.flows if f.category.code == parsed.value)

@@ -15,20 +15,22 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.loader import FlowFileError, load_text
 from flows.schema import Flow
 from flows.source import FlowError
+from storage.models import AuditEntry, FlowVersion, Organisation, SurveySession
 from storage.models import Flow as FlowRow
-from storage.models import FlowVersion, Organisation, SurveySession
 from storage.models.survey_session import OPEN_STATUSES
+from storage.repositories.audit import AuditRepository
 from storage.repositories.flows import FlowBelongsElsewhere, FlowRepository
 from storage.repositories.organisations import OrganisationRepository, Scope
 
 __all__ = [
     "FlowBelongsElsewhere",
+    "FlowDetail",
     "FlowFileError",
     "FlowNotFound",
     "FlowNotYours",
@@ -36,10 +38,12 @@ __all__ = [
     "VersionRead",
     "copy_flow",
     "diff_versions",
+    "flow_detail",
     "flow_versions",
     "publish_draft",
     "rollback",
     "validate_draft",
+    "version_flow",
     "version_source",
     "visible_flows",
 ]
@@ -184,9 +188,7 @@ async def diff_versions(s: AsyncSession, scope: Scope, code: str, a: int, b: int
     """A unified diff from version a's source to version b's ("" when they are the same)."""
     old, new = await _version(s, scope, code, a), await _version(s, scope, code, b)
     return "".join(
-        difflib.unified_diff(
-            _lines(old.source), _lines(new.source), fromfile=f"{code} v{a}", tofile=f"{code} v{b}"
-        )
+        difflib.unified_diff(_lines(old.source), _lines(new.source), fromfile=f"{code} v{a}", tofile=f"{code} v{b}")
     )
 
 
@@ -272,3 +274,110 @@ async def copy_flow(
     if flow is None:
         raise FlowFileError(errors)
     return await _publish(s, flow, source=text, source_name=name, owner_id=owner_id, owner=organisation, now=now)
+
+
+# What the console's flow pages show beyond the API: who owns a flow relative to the
+# reader, each version with who published it and the sessions still open on it.
+
+CHANGES = ("flow_published", "flow_rolled_back", "flow_copied", "flow_imported")
+
+
+@dataclass(frozen=True, slots=True)
+class VersionDetail:
+    version: int
+    created_at: datetime
+    source_name: str
+    published_by: str | None  # the audit entry's actor ("staff:wang", "cli"); None: seeded
+    note: str | None
+    action: str | None
+    open_sessions: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlowDetail:
+    code: str
+    category: str
+    title_zh: str
+    title_en: str
+    organisation: str | None
+    organisation_name: str | None
+    relation: str  # "shared", "own", "above" (serves the reader), "below"
+    may_change: bool
+    versions: list[VersionDetail]
+
+
+def relation_of(scope: Scope, owner: Organisation | None) -> str:
+    if owner is None:
+        return "shared"
+    mine = scope.ids_above_and_self()
+    if mine and owner.id == mine[-1]:
+        return "own"
+    if owner.id in mine:
+        return "above"
+    return "below"
+
+
+async def flow_detail(s: AsyncSession, scope: Scope, code: str) -> FlowDetail:
+    """A visible flow with all its versions (newest first), for the console."""
+    latest, owner = await _visible_latest(s, scope, code)
+    versions = await FlowRepository(s).versions(code)
+    open_rows = await s.execute(
+        select(SurveySession.flow_version_id, func.count(SurveySession.id))
+        .where(
+            SurveySession.flow_version_id.in_([v.id for v in versions]),
+            SurveySession.status.in_(OPEN_STATUSES),
+        )
+        .group_by(SurveySession.flow_version_id)
+    )
+    open_by_version = {version_id: n for version_id, n in open_rows}
+    made: dict[int, AuditEntry] = {}
+    for entry in await AuditRepository(s).for_subject("flow", code):
+        data = entry.data or {}
+        if entry.action in CHANGES and data.get("created") and isinstance(data.get("version"), int):
+            made.setdefault(data["version"], entry)
+    title = latest.definition.get("title") or {}
+    return FlowDetail(
+        code=code,
+        category=latest.flow.category,
+        title_zh=str(title.get("zh", "")),
+        title_en=str(title.get("en", "")),
+        organisation=owner.code if owner else None,
+        organisation_name=owner.name if owner else None,
+        relation=relation_of(scope, owner),
+        may_change=_may_change(scope, owner),
+        versions=[
+            VersionDetail(
+                version=v.version,
+                created_at=v.created_at,
+                source_name=v.source_name,
+                published_by=made[v.version].actor if v.version in made else None,
+                note=(made[v.version].data or {}).get("note") if v.version in made else None,
+                action=made[v.version].action if v.version in made else None,
+                open_sessions=open_by_version.get(v.id, 0),
+            )
+            for v in sorted(versions, key=lambda v: v.version, reverse=True)
+        ],
+    )
+
+
+async def version_flow(s: AsyncSession, scope: Scope, code: str, number: int) -> Flow:
+    """One visible version as a parsed flow (for its diagram or an XLSForm export)."""
+    return Flow.model_validate((await _version(s, scope, code, number)).definition)
+
+
+async def owners_by_code(s: AsyncSession, codes: set[str]) -> dict[str, tuple[str, str]]:
+    """code → (name, path) of organisations, to group flows by who owns them."""
+    rows = await s.execute(
+        select(Organisation.code, Organisation.name, Organisation.path).where(Organisation.code.in_(codes))
+    )
+    return {code: (name, path) for code, name, path in rows}
+
+
+async def organisations_to_publish_for(s: AsyncSession, scope: Scope) -> list[tuple[str, str]]:
+    """(code, name) of the organisations an admin of `scope` may publish for, top first."""
+    rows = await s.execute(
+        select(Organisation.code, Organisation.name)
+        .where(Organisation.path.startswith(scope.path) if scope.path != "/" else true())
+        .order_by(Organisation.path)
+    )
+    return [(code, name) for code, name in rows]

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.services.organisations import ids_by_code
 from flows.loader import FlowFileError, default_flow_paths, flow_files, followup_flow_paths, load_path, load_text
 from flows.schema import Flow
@@ -41,13 +43,33 @@ async def publish_files(
 async def publish_text(
     db: Database, name: str, text: str, *, now: datetime | None = None, organisation: str | None = None
 ) -> Published:
-    """One flow written as YAML or JSON text (the admin console): `name` says which by its
-    ending and names it in errors. Validated, then stored as a new version unless unchanged."""
-    [published] = await _store(db, [(name, name, *load_text(name, text))], now=now, organisation=organisation)
+    """One flow written as YAML or JSON text: `name` says which by its ending and names it in
+    errors. Validated, then stored as a new version unless unchanged, in its own transaction."""
+    checked = [(name, name, *load_text(name, text))]
+    _refuse_errors(checked)
+    async with db.transaction() as s:
+        [published] = await _store_in(s, checked, now=now or datetime.now(UTC), organisation=organisation)
+    return published
+
+
+async def publish_text_in(
+    s: AsyncSession, name: str, text: str, *, now: datetime, organisation: str | None = None
+) -> Published:
+    """As `publish_text`, inside the caller's transaction, so that what the caller records
+    about it (an audit entry) is stored with it or not at all."""
+    checked = [(name, name, *load_text(name, text))]
+    _refuse_errors(checked)
+    [published] = await _store_in(s, checked, now=now, organisation=organisation)
     return published
 
 
 Checked = tuple[str, str, Flow | None, Source, list[FlowError]]  # name, shown as, and load_*'s
+
+
+def _refuse_errors(checked: list[Checked]) -> None:
+    problems = [e for *_, errors in checked for e in errors]
+    if problems:
+        raise FlowFileError(problems)
 
 
 async def _store(
@@ -55,25 +77,28 @@ async def _store(
 ) -> list[Published]:
     """All or nothing. `organisation`: the code of the organisation the flows belong to
     (None: shared with every organisation)."""
-    problems = [e for *_, errors in checked for e in errors]
-    if problems:
-        raise FlowFileError(problems)
-    now = now or datetime.now(UTC)
-    out = []
+    _refuse_errors(checked)
     async with db.transaction() as s:
-        owner = (await ids_by_code(s, {organisation}))[organisation] if organisation else None
-        repo = FlowRepository(s)
-        for name, shown, flow, src, _ in checked:
-            assert flow is not None  # no errors, so it loaded
-            version, created = await repo.publish(
-                flow.model_dump(mode="json"),
-                source=src.text,
-                source_name=name,
-                now=now,
-                if_absent=seed,
-                organisation_id=owner,
-            )
-            out.append(Published(shown, flow.id, version.version, created))
+        return await _store_in(s, checked, now=now or datetime.now(UTC), seed=seed, organisation=organisation)
+
+
+async def _store_in(
+    s: AsyncSession, checked: list[Checked], *, now: datetime, seed: bool = False, organisation: str | None
+) -> list[Published]:
+    owner = (await ids_by_code(s, {organisation}))[organisation] if organisation else None
+    repo = FlowRepository(s)
+    out = []
+    for name, shown, flow, src, _ in checked:
+        assert flow is not None  # no errors, so it loaded
+        version, created = await repo.publish(
+            flow.model_dump(mode="json"),
+            source=src.text,
+            source_name=name,
+            now=now,
+            if_absent=seed,
+            organisation_id=owner,
+        )
+        out.append(Published(shown, flow.id, version.version, created))
     return out
 
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import IO, Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -145,6 +145,18 @@ def read_table(path: Path, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_RO
     return read_csv_bytes(path.read_bytes(), max_rows=max_rows)
 
 
+def read_table_bytes(data: bytes, *, max_bytes: int = MAX_BYTES, max_rows: int = MAX_ROWS) -> SourceTable:
+    """As `read_table`, for a file held in memory (an upload)."""
+    if len(data) > max_bytes:
+        raise ImportFileError(
+            f"文件太大 file too large: {len(data) / 1024 / 1024:.1f} MB, "
+            f"上限 the limit is {max_bytes / 1024 / 1024:.0f} MB"
+        )
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(io.BytesIO(data), max_rows)
+    return read_csv_bytes(data, max_rows=max_rows)
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """(text, encoding). UTF-8 (with or without BOM) first, strictly; else GB18030, a superset
     of GBK, which is what Excel on a Chinese Windows writes for “CSV”. A GBK file that happens
@@ -200,7 +212,7 @@ def read_csv_bytes(data: bytes, *, max_rows: int = MAX_ROWS) -> SourceTable:
     return SourceTable(columns, ignored, rows(), encoding)
 
 
-def _read_xlsx(path: Path, max_rows: int) -> SourceTable:
+def _read_xlsx(path: Path | IO[bytes], max_rows: int) -> SourceTable:
     import openpyxl  # only here: a CSV import need not pay for loading it
 
     try:

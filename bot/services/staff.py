@@ -180,7 +180,7 @@ def _check_username(username: str) -> str:
     return username
 
 
-def _check_role(role: str) -> Role:
+def check_role(role: str) -> Role:
     if role not in ROLES:
         raise StaffError(f"未知角色 unknown role {role!r}: {' | '.join(ROLES)}")
     return role  # type: ignore[return-value]
@@ -205,7 +205,7 @@ async def create_user(
     actor: str = "cli",
 ) -> StaffUser:
     username = _check_username(username)
-    role = _check_role(role)
+    role = check_role(role)
     name = (name or "").strip() or None
     if name is not None and len(name) > 100:
         raise StaffError("姓名最多 100 个字 a name has at most 100 characters")

@@ -30,13 +30,17 @@ async def start_survey(
     tickets: TicketConfig | None = None,
     values: Mapping[str, str] | None = None,
     about: str | None = None,
+    channel: str | None = None,
+    interviewer: str | None = None,
+    campaign_id: int | None = None,
 ) -> list[OutMessage]:
     """Open a session of `flow` (version id, parsed flow) for the respondent and return its
     first messages (the greeting and the consent question), to send however the caller
     reaches them. `reason` says who or what started it (e.g. "wechat:start", "staff:12",
     "campaign:3"); it is kept in the audit log. `values` fill a followup flow's
     placeholders; `about` says what the session is about (e.g. "ticket:12:0"), kept in its
-    state for the handler that applies the answers."""
+    state for the handler that applies the answers. `channel`, `interviewer` (a phone or
+    in-person interview: who enters the answers) and `campaign_id` are kept on the session."""
     version_id, parsed = flow
     trigger = {"lang": respondent.lang, "source": source or reason.split(":")[0], "vars": values, "about": about}
     step = engine.start(parsed, trigger, now)
@@ -46,6 +50,9 @@ async def start_survey(
         state=step.state,
         status=step.state["lifecycle"],
         now=now,
+        channel=channel,
+        interviewer=interviewer,
+        campaign_id=campaign_id,
     )
     await AuditRepository(s).record(
         actor=reason,

@@ -15,15 +15,18 @@ from typing import Any
 import yaml
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.flows import Published, publish_text
+from bot.services.flows import Published, publish_text_in
 from flows.schema import Flow
 from flows.xlsform import CHOICES, MAX_ROWS, SETTINGS, SURVEY, Cell, XlsError, from_rows, to_rows
 from storage.db import Database
+from storage.repositories.audit import AuditRepository
 from storage.repositories.flows import FlowRepository
 
 MAX_BYTES = 5 * 1024 * 1024  # stated in README; a form of a few hundred rows is under 100 KiB
 SHEETS = (SURVEY, CHOICES, SETTINGS)
+IMPORTED = "flow_imported"  # the audit action of an XLSForm import, from the CLI or the console
 
 
 class XlsFormError(Exception):
@@ -97,10 +100,28 @@ def flow_yaml(definition: dict[str, Any]) -> str:
 
 
 async def publish_workbook(
-    db: Database, path: Path, data: bytes, *, organisation: str | None = None
+    s: AsyncSession, file_name: str, data: bytes, *, organisation: str | None, actor: str, now: datetime
 ) -> Published:
+    """Publish the flow a workbook describes, and record who imported it, in the caller's
+    transaction: the audit entry is stored with the version or not at all."""
     definition = import_workbook(data)
-    return await publish_text(db, f"{path.stem}.yaml", flow_yaml(definition), organisation=organisation)
+    published = await publish_text_in(s, f"{Path(file_name).stem}.yaml", flow_yaml(definition), now=now,
+                                      organisation=organisation)  # fmt: skip
+    await AuditRepository(s).record(
+        actor=actor,
+        action=IMPORTED,
+        subject_type="flow",
+        subject_id=published.flow_id,
+        data={
+            "organisation": organisation,
+            "version": published.version,
+            "created": published.created,
+            "file": Path(file_name).name,
+            "format": "xlsform",
+        },  # fmt: skip
+        at=now,
+    )
+    return published
 
 
 def workbook_bytes(flow: Flow) -> bytes:

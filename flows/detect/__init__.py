@@ -8,6 +8,7 @@ adds its own from text (`load_rules`), nothing here reads files or the clock.
 from __future__ import annotations
 
 from flows.detect.classify import Detection, classify, wants_human
+from flows.detect.nothing import says_nothing
 from flows.detect.rules import PRECEDENCE
 from flows.detect.ruleset import RuleSet, RulesFileError, load_rules, parse_rules
 
@@ -21,5 +22,6 @@ __all__ = [
     "classify",
     "load_rules",
     "parse_rules",
+    "says_nothing",
     "wants_human",
 ]

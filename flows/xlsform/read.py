@@ -33,12 +33,13 @@ from flows.xlsform.common import (
 
 # Columns whose languages are read as I18n texts, per sheet.
 _TEXTS = {
-    SURVEY: {"label", "huifang_unit", "constraint_message"},
+    SURVEY: {"label", "huifang_unit", "huifang_report_label", "constraint_message"},
     CHOICES: {"label"},
     SETTINGS: {"form_title", "category_name", "intro", "consent", "declined", "closing"},
 }
 _PLAIN = {
-    SURVEY: {"type", "name", "required", "relevant", "constraint", "huifang_type", "huifang_next", "huifang_escalate"},
+    SURVEY: {"type", "name", "required", "relevant", "constraint", "huifang_type", "huifang_next", "huifang_escalate",
+             "huifang_report_groups"},
     CHOICES: {"list_name", "name", "huifang_score", "huifang_synonyms"},
     SETTINGS: {"form_id", "version", "kind", "category", "category_aliases", "category_order"},
 }
@@ -426,6 +427,11 @@ def _question(r: _Reader, row: Row, lists: dict[str, list[tuple[Row, dict[str, A
         q["unit"] = unit
     if row.get("huifang_escalate"):
         q["escalate"] = r.yaml_cell(SURVEY, row, "huifang_escalate")
+    report_label = r.i18n(SURVEY, row, "huifang_report_label", required=False)
+    if report_label:
+        q["report_label"] = report_label
+    if row.get("huifang_report_groups"):
+        q["report_groups"] = r.yaml_cell(SURVEY, row, "huifang_report_groups")
     explicit = bool(row.get("huifang_next"))
     if explicit:
         q["next"] = r.yaml_cell(SURVEY, row, "huifang_next")

@@ -84,6 +84,9 @@ def _survey_row(q: Question) -> dict[str, Cell]:
     if q.escalate is not None:
         rule = q.escalate.model_dump(mode="json", exclude_defaults=True)
         row["huifang_escalate"] = _yaml(rule or {"queue": "general"})
+    _texts(row, "huifang_report_label", q.report_label)
+    if q.report_groups:
+        row["huifang_report_groups"] = _yaml([g.model_dump(mode="json") for g in q.report_groups])
     return row
 
 
@@ -121,7 +124,8 @@ def to_rows(flow: Flow) -> tuple[list[list[Cell]], list[list[Cell]], list[list[C
         return [column(b, lang) for b in bases for lang in LANGS]
 
     survey_order = ["type", "name", *langs("label"), "required", "constraint", "huifang_type",
-                    *langs("huifang_unit"), "huifang_next", "huifang_escalate"]  # fmt: skip
+                    *langs("huifang_unit"), "huifang_next", "huifang_escalate", *langs("huifang_report_label"),
+                    "huifang_report_groups"]  # fmt: skip
     choices_order = ["list_name", "name", *langs("label"), "huifang_score", "huifang_synonyms"]
     settings_order = ["form_id", "version", *langs("form_title"), "kind", "category", *langs("category_name"),
                       "category_aliases", "category_order", *langs("intro", "consent", "declined", "closing"),

@@ -4,6 +4,7 @@
 from storage.models.answer import Answer
 from storage.models.audit_entry import AuditEntry
 from storage.models.base import Base
+from storage.models.call_outcome import CallOutcome
 from storage.models.campaign import Campaign
 from storage.models.campaign_member import CampaignMember
 from storage.models.channel_identity import ChannelIdentity
@@ -18,6 +19,7 @@ from storage.models.respondent import Respondent
 from storage.models.staff_notice import StaffNotice
 from storage.models.staff_session import StaffSession
 from storage.models.staff_user import StaffUser
+from storage.models.staged_upload import StagedUpload
 from storage.models.survey_session import SurveySession
 from storage.models.ticket import Ticket
 from storage.models.ticket_event import TicketEvent
@@ -29,6 +31,7 @@ __all__ = [
     "Answer",
     "AuditEntry",
     "Base",
+    "CallOutcome",
     "Campaign",
     "CampaignMember",
     "ChannelIdentity",
@@ -44,6 +47,7 @@ __all__ = [
     "StaffNotice",
     "StaffSession",
     "StaffUser",
+    "StagedUpload",
     "SurveySession",
     "Ticket",
     "TicketEvent",

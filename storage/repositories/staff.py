@@ -70,6 +70,12 @@ class StaffRepository:
         user.updated_at = at
         await self.session.flush()
 
+    async def set_role(self, user: StaffUser, *, role: str, organisation_id: int, at: datetime) -> None:
+        user.role = role
+        user.organisation_id = organisation_id
+        user.updated_at = at
+        await self.session.flush()
+
     async def disable(self, user: StaffUser, *, at: datetime) -> None:
         user.disabled_at = at
         user.updated_at = at

@@ -149,3 +149,20 @@ def test_the_stored_source_is_a_readable_flow_file() -> None:
     definition = import_workbook(workbook())
     flow, _, errors = load_text("aid_followup.yaml", flow_yaml(definition))
     assert errors == [] and flow == Flow.model_validate(definition)
+
+
+def test_cli_import_is_audited_with_the_version_it_published(tmp_path: Path) -> None:
+    import sqlite3
+
+    form = tmp_path / "回访表.xlsx"
+    form.write_bytes(workbook())
+    result = CliRunner().invoke(main, ["flows", "import", str(form)], env=env(tmp_path))
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "x.db") as db:
+        query = "SELECT actor, action, subject_id, data FROM audit_log WHERE subject_type = 'flow'"
+        rows = db.execute(query).fetchall()
+        versions = db.execute("SELECT count(*) FROM flow_versions").fetchone()[0]
+    assert versions == 1
+    [(actor, action, subject, data)] = rows
+    assert (actor, action, subject) == ("cli", "flow_imported", "aid_followup")
+    assert '"file": "回访表.xlsx"' in data and '"version": 1' in data and '"created": true' in data

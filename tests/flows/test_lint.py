@@ -521,3 +521,41 @@ def test_cli_names_file_and_line_of_a_broken_flow(tmp_path: Path) -> None:
         f"{broken}:{line_of(text, 'goto: q9')}: questions[0].next[0].goto: unknown question 'q9'"
     ]
     assert result.stdout.startswith(f"ok  {good}: volunteer")
+
+
+# -- report groups ----------------------------------------------------------------------------------
+
+
+REPORT_GROUPS = (
+    "    report_label: {zh: 对诊所的评价, en: rating of the clinic}\n"
+    "    report_groups:\n"
+    "      - label: {zh: 好, en: Good}\n"
+    "        codes: [good]\n"
+    "      - label: {zh: 不好, en: Bad}\n"
+    "        codes: [bad]\n"
+)
+
+
+def test_report_groups_gather_option_codes() -> None:
+    text = edit("  - id: opinion\n", REPORT_GROUPS + "  - id: opinion\n")
+    flow, _, errors = load_text("groups.yaml", text)
+    assert [str(e) for e in errors] == []
+    assert flow is not None
+    rating = flow.question("clinic_rating")
+    assert [(g.label.zh, g.codes) for g in rating.report_groups] == [("好", ["good"]), ("不好", ["bad"])]
+    assert rating.report_label is not None and rating.report_label.en == "rating of the clinic"
+
+
+def test_a_report_group_with_an_unknown_code_names_its_line() -> None:
+    text = edit("  - id: opinion\n", REPORT_GROUPS.replace("codes: [bad]", "codes: [bad, awful]") + "  - id: opinion\n")
+    line = line_of(text, "codes: [bad, awful]")
+    assert errors_of(text) == [f"broken.yaml:{line}: questions[1].report_groups[1].codes[1]: unknown option 'awful'"]
+
+
+def test_report_groups_on_a_text_question_are_refused() -> None:
+    text = BASE + "    report_groups:\n      - label: {zh: 长, en: Long}\n        codes: [long]\n"
+    line = line_of(text, "report_groups:")
+    assert errors_of(text) == [
+        f"broken.yaml:{line}: questions[2].report_groups: report groups are for rating, single_choice, "
+        "yes_no questions, not text"
+    ]
