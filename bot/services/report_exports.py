@@ -267,9 +267,9 @@ async def answer_filter(
     until: date | None = None,
 ) -> AnswerFilter:
     """The filters checked and made into a query's bounds. `flow_id`: a flow's id or code;
-    `org` narrows to an organisation
-    in `scope` and those under it; `since`/`until` are whole days in Asia/Shanghai, both
-    included. Raises ReportFilterError for anything that names nothing the caller may see."""
+    `org` narrows to an organisation in `scope` and those under it; `since`/`until` are
+    whole days in Asia/Shanghai, both included, of the day a session started (as the report
+    counts it). Raises ReportFilterError for anything that names nothing the caller may see."""
     where = scope
     if org:
         found = await OrganisationRepository(session).by_code(org.strip())

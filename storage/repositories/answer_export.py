@@ -23,7 +23,8 @@ CHUNK = 5_000
 @dataclass(frozen=True, slots=True)
 class AnswerFilter:
     """Which answers: `scope` always; the rest narrow it. `since`/`until` are UTC bounds on
-    `answered_at` (since inclusive, until exclusive)."""
+    the day the answer's session started (since inclusive, until exclusive): the report
+    counts a session, answers and all, by that day, and the export matches it."""
 
     scope: Scope
     flow_id: int | None = None
@@ -45,9 +46,9 @@ def _where(f: AnswerFilter) -> list[ColumnElement[bool]]:
     if f.campaign_id is not None:
         where.append(SurveySession.campaign_id == f.campaign_id)
     if f.since is not None:
-        where.append(Answer.answered_at >= f.since)
+        where.append(SurveySession.started_at >= f.since)
     if f.until is not None:
-        where.append(Answer.answered_at < f.until)
+        where.append(SurveySession.started_at < f.until)
     return where
 
 

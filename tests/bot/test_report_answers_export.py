@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,14 @@ async def test_days_are_shanghai_days_and_wrong_filters_are_refused(runtime: Run
         assert await count(since=date(2026, 6, 2)) == 0
         assert await count(until=date(2026, 5, 31)) == 0
         assert await count(category="volunteer") == 0
+        # An answer typed the next day counts on the day its session started, as in the report.
+        await s.execute(
+            update(Answer)
+            .where(Answer.question_id == "opinion")
+            .values(answered_at=datetime(2026, 6, 2, 9, tzinfo=UTC))
+        )
+        assert await count(since=date(2026, 6, 1), until=date(2026, 6, 1)) == 8
+        assert await count(since=date(2026, 6, 2)) == 0
         with pytest.raises(ReportFilterError, match="开始日期晚于结束日期"):
             await answer_filter(s, scope=Scope.everything(), since=date(2026, 6, 2), until=date(2026, 6, 1))
         with pytest.raises(ReportFilterError, match="no such flow"):
