@@ -1,4 +1,4 @@
-"""Report downloads: /api/v1/reports/figures.xlsx|csv (every role) and
+"""Report downloads: /api/v1/reports/figures.xlsx|csv and report.docx (every role) and
 /api/v1/reports/answers.xlsx|csv (staff and admins: every answer, with respondents' own
 words). All in the caller's organisation scope; filters as the report page's.
 
@@ -9,8 +9,10 @@ them (the XLSX zip's index comes last), never held in memory or on disk.
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -31,6 +33,7 @@ from bot.services.report_exports import (
     write_figures_csv,
     write_figures_xlsx,
 )
+from bot.services.report_formats import write_docx
 from bot.services.staff import StaffPrincipal
 
 if TYPE_CHECKING:
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv; charset=utf-8"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def attachment(name: str) -> str:
@@ -64,29 +68,45 @@ def reports_exports_router() -> APIRouter:
         except ReportFilterError as exc:
             raise HTTPException(422, str(exc)) from None
 
+    async def _report(s: AsyncSession, me: StaffPrincipal, filters: Filters, builder: Builder) -> dict[str, Any]:
+        query, _ = await _checked(s, me, filters)
+        try:
+            return await builder(s, scope=me.scope, **query.report_filters())
+        except ReportFilterError as exc:
+            raise HTTPException(422, str(exc)) from None
+
     @router.get("/figures.xlsx", responses=bad_filter, response_class=Response)
     async def figures_xlsx(
         me: CurrentStaff, s: DbSession, container: AppContainer, filters: Filters, builder: Builder
     ) -> Response:
-        query, _ = await _checked(s, me, filters)
-        report = await builder(s, scope=me.scope, **query.report_filters())
+        report = await _report(s, me, filters, builder)
         out = io.BytesIO()  # figures are a few hundred rows: memory is fine here
         write_figures_xlsx(report, out)
-        body = out.getvalue()
         name = f"回访报表-{_stamp(container.clock())}.xlsx"
-        return Response(body, media_type=XLSX, headers={"Content-Disposition": attachment(name)})
+        return Response(out.getvalue(), media_type=XLSX, headers={"Content-Disposition": attachment(name)})
 
     @router.get("/figures.csv", responses=bad_filter, response_class=Response)
     async def figures_csv(
         me: CurrentStaff, s: DbSession, container: AppContainer, filters: Filters, builder: Builder
     ) -> Response:
-        query, _ = await _checked(s, me, filters)
-        report = await builder(s, scope=me.scope, **query.report_filters())
+        report = await _report(s, me, filters, builder)
         text = io.StringIO(newline="")
         write_figures_csv(report, text)
-        body = text.getvalue().encode()
         name = f"回访报表-{_stamp(container.clock())}.csv"
-        return Response(body, media_type=CSV, headers={"Content-Disposition": attachment(name)})
+        return Response(text.getvalue().encode(), media_type=CSV, headers={"Content-Disposition": attachment(name)})
+
+    @router.get("/report.docx", responses=bad_filter, response_class=Response)
+    async def report_docx(
+        me: CurrentStaff, s: DbSession, container: AppContainer, filters: Filters, builder: Builder
+    ) -> Response:
+        """The written report (summary and tables) as Word, as `huifang report --format docx`."""
+        report = await _report(s, me, filters, builder)
+        with tempfile.TemporaryDirectory() as tmp:  # python-docx saves to a path
+            path = Path(tmp) / "report.docx"
+            write_docx(report, path)
+            body = path.read_bytes()
+        name = f"回访报告-{_stamp(container.clock())}.docx"
+        return Response(body, media_type=DOCX, headers={"Content-Disposition": attachment(name)})
 
     async def _audited(
         s: AsyncSession, me: StaffPrincipal, container: AppContainer, fmt: str, query: ReportQuery

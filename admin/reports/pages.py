@@ -18,7 +18,6 @@ from admin.reports.source import Builder
 from bot.services.report_choices import report_choices
 from bot.services.report_exports import ReportFilterError, answer_filter
 
-# The Word report comes with the reports-core branch; linked once a route serves it.
 DOCX_PATH = "/api/v1/reports/report.docx"
 
 
@@ -39,7 +38,6 @@ def reports_pages_router() -> APIRouter:
             report = await builder(s, scope=me.scope, **query.report_filters())
         except ReportFilterError as exc:
             error = str(exc)
-        mounted: frozenset[str] = getattr(request.app.state, "console_paths", frozenset())
         qs = query.query_string()
         suffix = f"?{qs}" if qs else ""
         downloads = [
@@ -51,8 +49,7 @@ def reports_pages_router() -> APIRouter:
                 ("原始答案 Excel", "answers XLSX", f"/api/v1/reports/answers.xlsx{suffix}"),
                 ("原始答案 CSV", "answers CSV", f"/api/v1/reports/answers.csv{suffix}"),
             ]
-        if DOCX_PATH in mounted:
-            downloads.append(("Word 报告", "report DOCX", f"{DOCX_PATH}{suffix}"))
+        downloads.append(("Word 报告", "report DOCX", f"{DOCX_PATH}{suffix}"))
         return render(
             request, "reports/page.html", me=me, report=report, error=error, filters=filters,
             choices=choices, downloads=downloads, CROSSTAB_BY=CROSSTAB_BY, V=view,

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import openpyxl
 import pytest_asyncio
+from docx import Document
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -71,3 +72,18 @@ async def test_the_figures_workbook_holds_the_same_counts(client: httpx.AsyncCli
     assert (overall["option:very_good"], overall["option:good"], overall["option:poor"]) == (1, 1, 1)
     crosstab = [list(x) for x in book["交叉 crosstab"].iter_rows(values_only=True)]
     assert {row[0] for row in crosstab[1:]} == {"锦江区红十字会", "武侯区红十字会"}
+
+
+async def test_the_word_report_for_a_viewer_and_refusals_in_both_languages(
+    client: httpx.AsyncClient, surveyed: None
+) -> None:
+    lisi = await bearer(client, "lisi")  # a viewer of 春熙路, under 锦江
+    r = await client.get("/api/v1/reports/report.docx", headers=auth(lisi))
+    assert r.status_code == 200, r.text
+    assert "filename*=UTF-8''%E5%9B%9E%E8%AE%BF%E6%8A%A5%E5%91%8A-" in r.headers["content-disposition"]  # 回访报告-
+    text = "\n".join(p.text for p in Document(io.BytesIO(r.content)).paragraphs)
+    assert "回访" in text
+    # A filter the report itself refuses is a 422 with its reason, not a server error.
+    for path in ("figures.csv", "figures.xlsx", "report.docx"):
+        r = await client.get(f"/api/v1/reports/{path}", params={"category": "pets"}, headers=auth(lisi))
+        assert r.status_code == 422 and "未知的类别 unknown category: pets" in r.json()["detail"], r.text
