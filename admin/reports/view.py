@@ -92,9 +92,18 @@ def crosstab_questions(report: Mapping[str, Any] | None) -> list[tuple[str, str]
     return list(seen.items())
 
 
+def question_text(report: Mapping[str, Any], question_id: str) -> str:
+    """A question's wording in the report (the id when no flow there has it)."""
+    for flow in report.get("flows") or []:
+        for q in flow.get("questions") or []:
+            if q.get("id") == question_id:
+                return str(q.get("text") or question_id)
+    return question_id
+
+
 def when(iso: str | None) -> str:
     """An ISO time of the report ("2026-11-30T12:00:00+08:00") as staff read it."""
     return (iso or "")[:16].replace("T", " ")
 
 
-__all__ = ["chart", "crosstab_columns", "crosstab_questions", "percent", "when"]
+__all__ = ["chart", "crosstab_columns", "crosstab_questions", "percent", "question_text", "when"]
