@@ -19,6 +19,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import IO, Any
 
 MAX_ROWS = 1_048_576  # Excel's last row
@@ -45,6 +46,9 @@ _STYLES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 _DATE_STYLE, _BOLD_STYLE = 1, 2
 
 
+# Most cells repeat (organisations, categories, question wordings, option labels, "1"):
+# their XML is made once. Bounded, so memory stays flat whatever the export's size.
+@lru_cache(maxsize=8192)
 def _text(value: str) -> str:
     escaped = value.translate(_ESCAPE)
     space = ' xml:space="preserve"' if escaped[:1].isspace() or escaped[-1:].isspace() else ""
