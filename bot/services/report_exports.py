@@ -16,6 +16,7 @@ import io
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -241,6 +242,11 @@ def crosstab_columns(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(c, labels.get(c, c)) for c in codes]
 
 
+@lru_cache(maxsize=8192)  # most texts repeat (organisations, wordings, labels); bounded
+def _safe_text(value: str) -> str:
+    return str(_csv_safe(value))
+
+
 def _csv_safe(value: Any) -> Any:
     """A text cell Excel would run as a formula (=, +, -, @ first) gets a leading quote:
     answers are typed by the public, and an export must not execute them (CSV injection)."""
@@ -392,8 +398,8 @@ async def _csv_pieces(session: AsyncSession, where: AnswerFilter) -> AsyncIterat
         buffer.seek(0)
         buffer.truncate()
         for row in rows:
-            row[-1] = row[-1].strftime("%Y-%m-%d %H:%M:%S")
-            writer.writerow([_csv_safe(c) for c in row])
+            row[-1] = row[-1].isoformat(" ", "seconds")  # 2026-06-01 17:00:30
+            writer.writerow([_safe_text(c) if type(c) is str else c for c in row])
         yield buffer.getvalue().encode(), len(rows)
 
 

@@ -222,3 +222,16 @@ async def test_the_workbook_goes_out_a_chunk_at_a_time(
     sheet = openpyxl.load_workbook(io.BytesIO(b"".join(pieces)), read_only=True).worksheets[0]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert len(rows) == 9 and rows[0] == ANSWER_HEADER
+
+
+async def test_a_respondents_formula_is_not_run_by_excel(runtime: Runtime, world: dict[str, Any]) -> None:
+    async with runtime.db.transaction() as s:
+        await s.execute(
+            update(Answer)
+            .where(Answer.question_id == "opinion", Answer.skipped.is_(False))
+            .values(raw_text="=1+1", value="=1+1")
+        )
+        out = io.BytesIO()
+        await stream_answers_csv(s, await answer_filter(s, scope=Scope.everything()), out)
+    opinion = next(r for r in _csv_rows(out.getvalue())[1:] if r[6] == "opinion" and r[10] == "answered")
+    assert (opinion[8], opinion[9]) == ("'=1+1", "'=1+1")
