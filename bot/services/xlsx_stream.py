@@ -1,12 +1,13 @@
 """An XLSX workbook of plain rows (text, numbers, times) written as a stream.
 
-Why not xlsxwriter here (it writes the report figures): measured on bench/report.py, its
-constant_memory mode spends about 150 µs of CPU a row on a 13-column answer row (a Python
-call and an XML element per cell), 166 s for a million answers against a goal of 60 s. A
-sheet of inline strings is a small, fixed piece of SpreadsheetML, so this module writes
-each row's XML in one string and zips it with the standard library: about a tenth of the
-cost. It also needs no seekable file: zipfile writes data descriptors to a stream that
-cannot seek, so an HTTP response can send the workbook while it is being written.
+Why not xlsxwriter here (it writes the report figures): measured on bench/report.py, the
+raw-answers export through its constant_memory mode took 166 s of CPU for a million
+13-column answer rows (a Python call and an XML element per cell) against a goal of 60 s
+wall time. A sheet of inline strings is a small, fixed piece of SpreadsheetML, so this
+module writes each row's XML in one string, repeated texts from a cache, and zips it with
+the standard library: the same export took 29–35 s of CPU, reading the rows included. It
+also needs no seekable file: zipfile writes data descriptors to a stream that cannot seek,
+so an HTTP response can send the workbook while it is being written.
 
 Only what the exports need: one or more sheets of rows, a bold header row frozen at the
 top, text as inline strings (never formulas: a respondent's "=1+1" stays text), numbers,
