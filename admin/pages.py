@@ -57,7 +57,12 @@ NAV = (
 def _static_versions() -> dict[str, str]:
     # A content hash in each asset's URL: browsers may keep assets for long and still get
     # a changed one at once.
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:10] for p in STATIC.iterdir() if p.is_file()}
+    return {name: hashlib.sha256(body).hexdigest()[:10] for name, body in static_files().items()}
+
+
+def static_files() -> dict[str, bytes]:
+    """Every file under admin/static by its path there ("console.css", "vendor/echarts.min.js")."""
+    return {p.relative_to(STATIC).as_posix(): p.read_bytes() for p in sorted(STATIC.rglob("*")) if p.is_file()}
 
 
 def _environment() -> Environment:

@@ -1,13 +1,16 @@
-"""/console/static/…: the console's own CSS (and later scripts), served by huifang itself,
-since many offices cannot reach foreign CDNs. Read once; only the files shipped in
-admin/static exist, so no path from a request ever reaches the file system."""
+"""/console/static/…: the console's own CSS and scripts, and vendored libraries under
+vendor/, served by huifang itself, since many offices cannot reach foreign CDNs. Read once;
+only the files shipped in admin/static exist, so no path from a request ever reaches the
+file system."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
-from admin.pages import STATIC
+from admin.pages import static_files
 
 _TYPES = {
     ".css": "text/css; charset=utf-8",
@@ -20,10 +23,10 @@ _TYPES = {
 
 
 def static_router() -> APIRouter:
-    files = {p.name: p.read_bytes() for p in STATIC.iterdir() if p.is_file() and p.suffix in _TYPES}
+    files = {name: body for name, body in static_files().items() if Path(name).suffix in _TYPES}
     router = APIRouter(prefix="/console/static", include_in_schema=False)
 
-    @router.get("/{name}")
+    @router.get("/{name:path}")
     async def asset(name: str) -> Response:
         body = files.get(name)
         if body is None:

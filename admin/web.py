@@ -19,6 +19,8 @@ from admin.home.routes import home_router
 from admin.pages import render
 from admin.qr_letters.pages import qr_letters_router
 from admin.reports.api import reports_api_router
+from admin.reports.exports import reports_exports_router
+from admin.reports.pages import reports_pages_router
 from admin.respondent_import.pages import respondent_import_router
 from admin.respondents.api import respondents_api_router
 from admin.respondents.pages import respondents_pages_router
@@ -48,6 +50,8 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         calls_router(),
         reports_api_router(),
         flows_pages_router(),
+        reports_exports_router(),
+        reports_pages_router(),
         static_router(),
     ]
 
