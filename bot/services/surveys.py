@@ -30,13 +30,19 @@ async def start_survey(
     tickets: TicketConfig | None = None,
     values: Mapping[str, str] | None = None,
     about: str | None = None,
+    campaign_id: int | None = None,
+    channel: str | None = None,
+    interviewer: str | None = None,
 ) -> list[OutMessage]:
     """Open a session of `flow` (version id, parsed flow) for the respondent and return its
     first messages (the greeting and the consent question), to send however the caller
     reaches them. `reason` says who or what started it (e.g. "wechat:start", "staff:12",
     "campaign:3"); it is kept in the audit log. `values` fill a followup flow's
     placeholders; `about` says what the session is about (e.g. "ticket:12:0"), kept in its
-    state for the handler that applies the answers."""
+    state for the handler that applies the answers. `campaign_id` ties the session to a
+    campaign's member, whom its events then move (bot/services/campaign_progress.py);
+    `channel` is where it runs ("wechat", "telegram", "phone"…) and `interviewer` who
+    enters the answers of a phone or in-person interview."""
     version_id, parsed = flow
     trigger = {"lang": respondent.lang, "source": source or reason.split(":")[0], "vars": values, "about": about}
     step = engine.start(parsed, trigger, now)
@@ -46,13 +52,19 @@ async def start_survey(
         state=step.state,
         status=step.state["lifecycle"],
         now=now,
+        campaign_id=campaign_id,
+        channel=channel,
+        interviewer=interviewer,
     )
     await AuditRepository(s).record(
         actor=reason,
         action="survey_started",
         subject_type="survey_session",
         subject_id=str(session.id),
-        data={"respondent_id": respondent.id, "flow": parsed.id, "flow_version_id": version_id},
+        data={
+            "respondent_id": respondent.id, "flow": parsed.id, "flow_version_id": version_id,
+            **({"campaign_id": campaign_id} if campaign_id is not None else {}),
+        },  # fmt: skip
         at=now,
     )
     return await apply_step(s, respondent, session, step, now=now, inbound=False, flow=parsed, tickets=tickets)
@@ -81,6 +93,9 @@ async def apply_step(
         flow=flow,
         tickets=tickets or TicketConfig(),
         state=step.state,
+        campaign_id=session.campaign_id,
+        channel=session.channel,
+        interviewer=session.interviewer,
     )
     await handlers.apply(ctx, step.events)
     await SessionRepository(s).save(session, state=step.state, status=step.state["lifecycle"], now=now, inbound=inbound)

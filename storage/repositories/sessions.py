@@ -73,6 +73,9 @@ class SessionRepository:
         state: dict[str, Any],
         status: str,
         now: datetime,
+        campaign_id: int | None = None,
+        channel: str | None = None,
+        interviewer: str | None = None,
     ) -> SurveySession:
         _check(status, state)
         survey = SurveySession(
@@ -83,6 +86,9 @@ class SessionRepository:
             started_at=now,
             updated_at=now,
             ended_at=now if status in ENDED_STATUSES else None,
+            campaign_id=campaign_id,
+            channel=channel,
+            interviewer=interviewer,
         )
         self.session.add(survey)
         await self.session.flush()
