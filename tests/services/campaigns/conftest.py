@@ -108,8 +108,7 @@ class Campaigns:
             return {m.respondent_id: m for m in rows}
 
 
-@pytest_asyncio.fixture
-async def world(db: Database) -> Campaigns:
+async def campaign_world(db: Database) -> Campaigns:
     async with db.transaction() as s:
         await add_organisation(s, code="chengdu", name="成都市红十字会", now=T0)
         await add_organisation(s, code="jinjiang", name="锦江区红十字会", parent="chengdu", now=T0)
@@ -121,3 +120,8 @@ async def world(db: Database) -> Campaigns:
         for o in orgs.values():
             s.expunge(o)
     return Campaigns(db=db, orgs=orgs)
+
+
+@pytest_asyncio.fixture
+async def world(db: Database) -> Campaigns:
+    return await campaign_world(db)
