@@ -48,6 +48,7 @@ NAV = (
     NavItem("/console/queues", "队列", "Queues"),
     NavItem("/console/flows", "流程", "Flows"),
     NavItem("/console/respondents", "受访者", "Respondents"),
+    NavItem("/console/campaigns", "活动", "Campaigns"),
     NavItem("/console/reports", "报表", "Reports"),
     NavItem("/console/audit", "审计日志", "Audit log"),
 )

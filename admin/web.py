@@ -11,6 +11,8 @@ from admin.auth.api import auth_api_router
 from admin.auth.cookies import clear_session_cookie
 from admin.auth.deps import ConsoleForbidden, LoginRequired, login_url
 from admin.auth.pages import auth_pages_router
+from admin.campaigns.api import campaigns_api_router
+from admin.campaigns.pages import campaigns_pages_router
 from admin.flows.api import flows_api_router
 from admin.headers import ConsoleHeaders
 from admin.home.routes import home_router
@@ -38,6 +40,8 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         audit_pages_router(),
         respondents_api_router(),
         respondents_pages_router(),
+        campaigns_api_router(),
+        campaigns_pages_router(),
         static_router(),
     ]
 

@@ -35,6 +35,7 @@ __all__ = [
     "CampaignStateError",
     "CampaignView",
     "Progress",
+    "campaign_flows",
     "campaign_progress",
     "create_campaign",
     "finish_campaign",
@@ -363,3 +364,12 @@ async def _view(s: AsyncSession, c: Campaign) -> CampaignView:
         created_at=c.created_at, started_at=c.started_at, finished_at=c.finished_at,
         actions=tuple(_MOVES[c.status]),
     )  # fmt: skip
+
+
+async def campaign_flows(s: AsyncSession, scope: Scope) -> list[tuple[str, str]]:
+    """(id, Chinese title) of the survey flows a campaign of `scope` may send."""
+    return [
+        (v.definition.get("id", ""), str(v.definition.get("title", {}).get("zh", "")))
+        for v in await FlowRepository(s).list_latest(visible_to=scope)
+        if v.definition.get("kind", "survey") == "survey"
+    ]
