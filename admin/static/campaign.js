@@ -32,7 +32,7 @@
       li.appendChild(document.createTextNode(" " + r.reason));
       reasons.appendChild(li);
     });
-    stamp.textContent = "更新于 updated " + new Date().toLocaleTimeString("zh-CN", { hour12: false });
+    stamp.textContent = "更新于 updated " + new Date().toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
   }
 
   function poll() {
