@@ -336,7 +336,12 @@ class CampaignRepository:
         refused = exists().where(OutboxMessage.dedup_key == key, OutboxMessage.status.in_(("unreachable", "failed")))
         lost = await self.session.execute(
             update(CampaignMember)
-            .where(CampaignMember.campaign_id == campaign_id, CampaignMember.status == "invited", refused)
+            .where(
+                CampaignMember.campaign_id == campaign_id,
+                CampaignMember.status == "invited",
+                CampaignMember.reached_at.is_(None),  # a sent invitation never turns unreachable
+                refused,
+            )
             .values(
                 status="unreachable", reason=func.coalesce(gave_up, "unreachable"), next_action_at=None, updated_at=now
             )  # fmt: skip
