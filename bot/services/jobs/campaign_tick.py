@@ -79,7 +79,14 @@ class TickStats:
 
 async def run(s: AsyncSession, job: DueJob, ctx: JobContext) -> None:
     for campaign in await CampaignRepository(s).running():
-        stats = await tick(s, campaign, ctx)
+        try:
+            async with s.begin_nested():
+                stats = await tick(s, campaign, ctx)
+        except Exception:
+            # One campaign that cannot run (its flow unpublished since) must not hold up the
+            # others; it is tried again, and logged again, next minute.
+            log.exception("campaign %s: this minute's work failed", campaign.id)
+            continue
         if stats.invited or stats.reminded or stats.unreachable:
             log.info("campaign %s: %s", campaign.id, stats)
     following = slot_start(ctx.now, EVERY) + EVERY
