@@ -49,13 +49,25 @@ INVITATION = 0  # attempt 0 is the invitation; 1, 2, … are the reminders
 
 # Which member statuses a survey event may move from. A finished member (completed, opted
 # out) stays so; an unreachable one moves when a phone interview reaches them.
+# "abandoned" (the session ended unfinished: silence, replaced) is "declined" for someone
+# the invitation reached, but never takes a member off the call list: an invitation WeChat
+# refused leaves its session waiting, and its expiry says nothing about the person. A phone
+# interview may start again someone who declined by chat.
 _MOVES_FROM: dict[str, tuple[str, ...]] = {
-    "started": ("queued", "invited", "unreachable"),
+    "started": ("queued", "invited", "unreachable", "declined"),
     "completed": ("queued", "invited", "started", "unreachable", "declined"),
     "declined": ("queued", "invited", "started", "unreachable"),
+    "abandoned": ("invited", "started"),
     "opted_out": ("queued", "invited", "started", "unreachable", "declined"),
 }
-_STAMP = {"started": "started_at", "completed": "completed_at", "declined": "declined_at", "opted_out": "opted_out_at"}
+_STATUS = {"abandoned": "declined"}
+_STAMP = {
+    "started": "started_at",
+    "completed": "completed_at",
+    "declined": "declined_at",
+    "abandoned": "declined_at",
+    "opted_out": "opted_out_at",
+}
 
 
 def message_key(campaign_id: int, member_id: int, attempt: int) -> str:
@@ -361,8 +373,9 @@ class CampaignRepository:
         interviewer: str | None = None,
     ) -> bool:
         """Move a member as their survey session says (`to`: started, completed,
-        declined, opted_out), only forward (see _MOVES_FROM); whether it moved."""
-        values: dict[str, Any] = {"status": to, _STAMP[to]: now, "updated_at": now, "next_action_at": None}
+        declined, abandoned, opted_out), only forward (see _MOVES_FROM); whether it moved."""
+        status = _STATUS.get(to, to)
+        values: dict[str, Any] = {"status": status, _STAMP[to]: now, "updated_at": now, "next_action_at": None}
         if to == "started":
             # Reminders go on while they have not finished.
             values.pop("next_action_at")
@@ -372,7 +385,7 @@ class CampaignRepository:
             values["channel"] = channel
         if interviewer is not None:
             values["interviewer"] = interviewer
-        if to != "declined":
+        if status != "declined":
             values["reason"] = None
         result = await self.session.execute(
             update(CampaignMember)

@@ -4,8 +4,9 @@ channel — a chat invitation's session or a phone interview's alike:
 - consent or a first answer → started (with the session, and the interviewer of a phone
   interview);
 - completed → completed;
-- consent declined, or the session ended unfinished (long silence, replaced, the person
-  left) → declined;
+- consent declined → declined; the session ended unfinished (long silence, replaced, the
+  person left) → declined too, but only for someone the invitation reached (invited,
+  started): a member on the call list stays there;
 - 退订 → opted_out.
 
 The member only moves forward (storage/repositories/campaigns.py `_MOVES_FROM`): a repeated
@@ -22,7 +23,7 @@ _MOVES: dict[type, str] = {
     ev.AnswerRecorded: "started",
     ev.SessionCompleted: "completed",
     ev.ConsentDeclined: "declined",
-    ev.SessionExpired: "declined",
+    ev.SessionExpired: "abandoned",
     ev.OptedOut: "opted_out",
 }
 
@@ -37,4 +38,5 @@ async def on_campaign_event(ctx: Context, e: ev.Event) -> None:
         interviewer=ctx.interviewer if to == "started" else None,
     )  # fmt: skip
     if moved:
-        await ctx.audit("campaign_member_moved", {"campaign_id": ctx.campaign_id, "status": to})
+        status = "declined" if to == "abandoned" else to
+        await ctx.audit("campaign_member_moved", {"campaign_id": ctx.campaign_id, "status": status})

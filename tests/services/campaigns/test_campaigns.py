@@ -15,7 +15,7 @@ from bot.services.campaigns import CampaignDraft, CampaignError, CampaignStateEr
 from bot.services.jobs import campaign_tick
 from bot.services.runtime import Runtime
 from flows import engine
-from storage.models import Campaign, SurveySession
+from storage.models import Campaign, OutboxMessage, SurveySession
 from storage.repositories.campaigns import CampaignRepository, Segment
 from storage.repositories.flows import FlowRepository
 from storage.repositories.respondents import RespondentRepository
@@ -303,3 +303,60 @@ async def test_a_district_admin_cannot_aim_at_another_district(world: Campaigns)
     with pytest.raises(CampaignError, match="未知的机构"):
         async with world.db.transaction() as s:
             await campaigns.create_campaign(s, world.admin("jinjiang"), draft, now=T0)
+
+
+async def _end_campaign_session(world: Campaigns, person: int, at_day: int) -> None:
+    async with world.db.transaction() as s:
+        respondent = await RespondentRepository(s).get(person)
+        session = await SessionRepository(s).open_for(person)
+        assert respondent is not None and session is not None
+        await surveys.end_survey(s, respondent, session, now=shanghai(at_day, 9), reason="silence")
+
+
+async def test_silence_declines_the_reached_but_leaves_the_call_list_alone(world: Campaigns) -> None:
+    reached = await world.person()
+    refused = await world.person()
+    campaign = await world.create(max_reminders=0)
+    await world.start(campaign)
+    await world.tick(shanghai(1, 9, 0))
+    async with world.db.transaction() as s:
+        # What the WeChat dispatcher records for a recipient outside 48 h without a template.
+        for row in await s.scalars(select(OutboxMessage)):
+            if row.respondent_id == refused:
+                row.status, row.last_error = "unreachable", "window_closed: 48 h window closed and no template"
+            else:
+                row.status, row.sent_at = "sent", shanghai(1, 9, 0, 30)
+    await world.tick(shanghai(1, 9, 1))
+    members = await world.members(campaign)
+    assert (members[reached].status, members[refused].status) == ("invited", "unreachable")
+    assert members[reached].reached_at == shanghai(1, 9, 0, 30)
+    assert members[refused].reason == "window_closed: 48 h window closed and no template"
+    for person in (reached, refused):  # the expiry sweep, a month later
+        await _end_campaign_session(world, person, 30)
+    members = await world.members(campaign)
+    assert (members[reached].status, members[refused].status) == ("declined", "unreachable")
+
+
+async def test_a_phone_interview_may_win_back_someone_who_declined_by_chat(world: Campaigns) -> None:
+    person = await world.person()
+    campaign = await world.create()
+    await world.start(campaign)
+    await world.tick(shanghai(1, 9, 0))
+    await Runtime(world.db, flows=world.flows).handle(said(1, 1, "不用了", 1))
+    assert (await world.members(campaign))[person].status == "declined"
+    async with world.db.transaction() as s:
+        respondent = await RespondentRepository(s).get(person)
+        version = await FlowRepository(s).latest("campaign_check")
+        assert respondent is not None and version is not None
+        flow = await world.flows.load(FlowRepository(s), version.id)
+        await surveys.start_survey(
+            s, respondent, (version.id, flow), now=shanghai(2, 10), reason="staff:1", campaign_id=campaign,
+            channel="phone", interviewer="李四",
+        )  # fmt: skip
+        session = await SessionRepository(s).open_for(person)
+        assert session is not None
+        for minute, words in enumerate(("好的", "是", "是"), start=1):
+            step = engine.resume(flow, session.state, words, shanghai(2, 10, minute))
+            await surveys.apply_step(s, respondent, session, step, now=shanghai(2, 10, minute), inbound=True, flow=flow)
+    member = (await world.members(campaign))[person]
+    assert (member.status, member.interviewer, member.channel) == ("completed", "李四", "phone")
