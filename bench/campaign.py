@@ -13,6 +13,13 @@ no invitation) and doubled (recipients with more than one invitation, or a row s
 
     .venv/bin/python bench/campaign.py                        # 100,000 on PostgreSQL
     .venv/bin/python bench/campaign.py --respondents 5000 --per-minute 200 --sqlite
+
+Measured (2 vCPUs shared with other work, load average ~7, PostgreSQL on the same machine,
+100,000 respondents, per_minute 2,000, three accounts): selection 7.6 s; 23 simulated
+minutes; at most 2,000 invitations per account and minute (mean 1,939); 95,000 outbox rows
+to 95,000 distinct recipients, 95,000 sender calls, all reached; 5,000 on the call list;
+lost 0, doubled 0; 2,175 s in the campaign job (~23 ms an invitation: it starts a survey
+session per person), 694 s in the dispatcher; 3,323 s wall with the 440 s build.
 """
 
 from __future__ import annotations
