@@ -49,6 +49,7 @@ NAV = (
     NavItem("/console/flows", "流程", "Flows"),
     NavItem("/console/respondents", "受访者", "Respondents"),
     NavItem("/console/calls", "电话回访", "Phone calls"),
+    NavItem("/console/campaigns", "活动", "Campaigns"),
     NavItem("/console/reports", "报表", "Reports"),
     NavItem("/console/audit", "审计日志", "Audit log"),
 )

@@ -12,6 +12,8 @@ from admin.auth.cookies import clear_session_cookie
 from admin.auth.deps import ConsoleForbidden, LoginRequired, login_url
 from admin.auth.pages import auth_pages_router
 from admin.calls.pages import calls_router
+from admin.campaigns.api import campaigns_api_router
+from admin.campaigns.pages import campaigns_pages_router
 from admin.flows.api import flows_api_router
 from admin.flows.pages import flows_pages_router
 from admin.headers import ConsoleHeaders
@@ -52,6 +54,8 @@ def admin_routers(settings: Settings) -> list[APIRouter]:
         flows_pages_router(),
         reports_exports_router(),
         reports_pages_router(),
+        campaigns_api_router(),
+        campaigns_pages_router(),
         static_router(),
     ]
 

@@ -207,7 +207,7 @@ class Runtime:
     ) -> list[OutMessage]:
         return await surveys.start_survey(
             s, respondent, found, now=inbound.at, reason=f"{inbound.channel}:{inbound.kind}", source=inbound.channel,
-            tickets=self.tickets,
+            tickets=self.tickets, channel=inbound.channel,
         )
 
     async def _resume(

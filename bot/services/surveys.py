@@ -59,7 +59,10 @@ async def start_survey(
         action="survey_started",
         subject_type="survey_session",
         subject_id=str(session.id),
-        data={"respondent_id": respondent.id, "flow": parsed.id, "flow_version_id": version_id},
+        data={
+            "respondent_id": respondent.id, "flow": parsed.id, "flow_version_id": version_id,
+            **({"campaign_id": campaign_id} if campaign_id is not None else {}),
+        },  # fmt: skip
         at=now,
     )
     return await apply_step(s, respondent, session, step, now=now, inbound=False, flow=parsed, tickets=tickets)
@@ -88,6 +91,9 @@ async def apply_step(
         flow=flow,
         tickets=tickets or TicketConfig(),
         state=step.state,
+        campaign_id=session.campaign_id,
+        channel=session.channel,
+        interviewer=session.interviewer,
     )
     await handlers.apply(ctx, step.events)
     await SessionRepository(s).save(session, state=step.state, status=step.state["lifecycle"], now=now, inbound=inbound)

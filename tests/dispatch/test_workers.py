@@ -192,5 +192,6 @@ async def test_the_worker_runs_due_jobs_next_to_the_outbox_on_the_containers_clo
         jobs = [j for j in everything if j.kind == "expire_sessions"]
         assert [(j.kind, j.status, j.finished_at) for j in jobs[:1]] == [("expire_sessions", "done", now)]
         assert [(j.status, j.due_at) for j in jobs[1:]] == [("pending", now + timedelta(minutes=10))]
-        # The staff digest is seeded beside it (nothing to send here); only its kind is checked.
-        assert {j.kind for j in everything} == {"expire_sessions", "staff_digest", "ticket_sla"}
+        # The staff digest and the campaigns' tick are seeded beside it (nothing to do here);
+        # only their kinds are checked.
+        assert {j.kind for j in everything} == {"expire_sessions", "staff_digest", "ticket_sla", "campaign_tick"}

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.services.handlers.answer_recorded import on_answer
+from bot.services.handlers.campaign_member import on_campaign_event
 from bot.services.handlers.consent_given import on_consent
 from bot.services.handlers.context import Context
 from bot.services.handlers.escalation_requested import on_escalation
@@ -36,3 +37,5 @@ __all__ = ["HANDLERS", "Context", "apply"]
 async def apply(ctx: Context, events: list[ev.Event]) -> None:
     for e in events:
         await HANDLERS[type(e)](ctx, e)
+        # A campaign's session also moves its member: one hook for every event type.
+        await on_campaign_event(ctx, e)

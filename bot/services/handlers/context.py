@@ -30,6 +30,10 @@ class Context:
     state: dict[str, Any] | None = None  # the session's state after this turn (its answers)
     # question id → (kind, escalate) of this turn's free-text answers, classified once
     text_kinds: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # The session's campaign, channel and interviewer: its events move the campaign member.
+    campaign_id: int | None = None
+    channel: str | None = None
+    interviewer: str | None = None
     _rules: tuple[RuleSet | None] | None = None  # the organisation's detection rules, once loaded
 
     async def audit(self, action: str, data: dict[str, Any] | None = None) -> None:

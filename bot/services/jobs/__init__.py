@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.jobs import expire_sessions, staff_digest, ticket_confirmation, ticket_sla
+from bot.services.jobs import campaign_tick, expire_sessions, staff_digest, ticket_confirmation, ticket_sla
 from bot.services.jobs.context import JobConfig, JobContext, JobHandler
 from bot.services.ticket_followup import ASK, REMIND, TIMEOUT
 
@@ -14,6 +14,7 @@ HANDLERS: dict[str, JobHandler] = {
     expire_sessions.KIND: expire_sessions.run,
     staff_digest.KIND: staff_digest.run,
     ticket_sla.KIND: ticket_sla.run,
+    campaign_tick.KIND: campaign_tick.run,
     ASK: ticket_confirmation.ask,
     REMIND: ticket_confirmation.remind,
     TIMEOUT: ticket_confirmation.timeout,
@@ -29,3 +30,4 @@ async def ensure_recurring(s: AsyncSession, ctx: JobContext) -> None:
     if ctx.config.staff_digest is not None:
         await staff_digest.ensure_scheduled(s, now=ctx.now, every=ctx.config.staff_digest.every)
     await ticket_sla.ensure_scheduled(s, now=ctx.now, every=ctx.config.tickets.sla_every)
+    await campaign_tick.ensure_scheduled(s, now=ctx.now)
