@@ -314,19 +314,13 @@ async def answer(
 
 
 async def _follow(s: AsyncSession, t: Target, session: SurveySession, me: StaffPrincipal, now: datetime) -> None:
-    """A campaign member's row follows their phone interview: who interviews, which
-    session, started/completed/declined."""
+    """A campaign member's row names who interviews them and in which session. Its status
+    (started, completed, declined) follows the session's events in one place for chat and
+    phone alike: bot/services/handlers/campaign_member.py."""
     m = t.member
     if m is None:
         return
-    values: dict[str, object] = {"interviewer": me.name, "session_id": session.id}
-    if session.status == "completed" and m.status != "completed":
-        values.update(status="completed", completed_at=now)
-    elif session.status == "declined" and m.status != "declined":
-        values.update(status="declined", declined_at=now)
-    elif session.status in ("invited", "active") and m.status not in ("started",):
-        values.update(status="started", started_at=m.started_at or now)
-    await CallListRepository(s).update_member(m, at=now, **values)
+    await CallListRepository(s).update_member(m, at=now, interviewer=me.name, session_id=session.id)
 
 
 # --- a call without an interview ----------------------------------------------------------
