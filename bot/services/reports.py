@@ -274,14 +274,16 @@ async def build_report(
     def of_types(types: frozenset[str]) -> dict[int, list[str]]:
         return {fid: [q.id for q in c.questions if q.type in types] for fid, c in cats.items()}
 
-    answer_counts = await repo.answer_counts(sel)
-    choices = await repo.choice_counts(sel, of_types(CHOICE))
-    numbers = await repo.number_counts(sel, of_types(frozenset({"number", "nps"})))
-    text_rows = await repo.texts(sel, of_types(frozenset({"text"})), limit=texts_limit)
+    text_questions = of_types(frozenset({"text"}))
+    counted = await repo.answer_figures(
+        sel, choices=of_types(CHOICE), numbers=of_types(frozenset({"number", "nps"})), texts=text_questions
+    )
+    answer_counts, choices, numbers = counted.counts, counted.choices, counted.numbers
+    text_rows = await repo.texts(sel, text_questions, limit=texts_limit)
     # Opinions gathered: the free texts that say something ("没有", "挺好的" are answers, not
     # opinions). Counted per distinct wording, so the check runs once per wording.
     said_nothing: dict[tuple[int, str], int] = {}
-    for (fid, qid, text), n in (await repo.quiet_texts(sel, of_types(frozenset({"text"})))).items():
+    for (fid, qid, text), n in counted.quiet_texts.items():
         if says_nothing(text):
             said_nothing[(fid, qid)] = said_nothing.get((fid, qid), 0) + n
     tickets = await repo.tickets(sel)
