@@ -14,10 +14,13 @@ answers in all, written with COPY. Then times
 
     .venv/bin/python bench/report.py                 # 100,000 respondents, 1,000,000 answers
     .venv/bin/python bench/report.py --answers 200000 --keep --parts bc
+    .venv/bin/python bench/report.py --reuse --parts a   # again, over the data the --keep run left
 
 Measured (2 vCPUs shared with other test runs, load average 4–5; 990,007 answers of real
-respondents): (a) build_report 16–25 s; (b) XLSX 64–85 s wall, 29–35 s of this process's
-CPU, 29 MB, RSS 92 → 107 MiB; (c) CSV 68–87 s wall, 31–40 s CPU, 219 MB, RSS 107 → 118 MiB.
+respondents): (a) build_report 16–25 s before migration 0010 and the one-pass counts;
+3–6 s after (load average 3–6; the old queries, timed alternately, 12–14 s); (b) XLSX
+64–85 s wall, 29–35 s of this process's CPU, 29 MB, RSS 92 → 107 MiB; (c) CSV 68–87 s
+wall, 31–40 s CPU, 219 MB, RSS 107 → 118 MiB.
 RSS at 100,000 rows is what it is at 900,000: memory stays flat. xlsxwriter's
 constant_memory mode, tried first, took 537 s wall and 166 s CPU for the XLSX.
 """
@@ -72,6 +75,30 @@ async def _admin(url: str, statement: str) -> None:
         await conn.execute(statement)
     finally:
         await conn.close()
+
+
+async def _exists(admin_url: str, *, built: str | None = None) -> bool:
+    """Whether the bench database exists (and, given its url, already holds answers)."""
+    import asyncpg
+    from sqlalchemy import make_url
+
+    dsn = make_url(built or admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        if built is None:
+            return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", BENCH_DB))
+        return bool(await conn.fetchval("SELECT to_regclass('answers') IS NOT NULL AND EXISTS (SELECT 1 FROM answers)"))
+    finally:
+        await conn.close()
+
+
+async def _migrate(url: str) -> None:
+    """Brings a reused bench database to the current migrations (new indexes included)."""
+    from bot.services.flows import prepare
+    from storage.db import Database
+
+    async with Database(url) as db:
+        await prepare(db, migrate=True, publish_defaults=False)
 
 
 def _value(question: dict[str, Any], rnd: random.Random) -> tuple[Any, str, str | None]:
@@ -184,7 +211,10 @@ async def build(url: str, *, respondents: int, answers: int) -> tuple[int, int]:
         )  # fmt: skip
         for table in ("respondents", "survey_sessions", "answers"):
             await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-            await conn.execute(f"ANALYZE {table}")
+        # Every table, as autovacuum would have by then: without statistics on the small
+        # ones (flow_versions, organisations) the planner guessed a few hundred sessions and
+        # chose nested loops over 200,000.
+        await conn.execute("ANALYZE")
         counts = [await conn.fetchval(f"SELECT count(*) FROM {t}") for t in ("survey_sessions", "answers")]
     finally:
         await conn.close()
@@ -261,21 +291,26 @@ async def run(args: argparse.Namespace) -> None:
     from sqlalchemy import make_url
 
     admin_url = os.environ.get("HUIFANG_DATABASE_URL", DEFAULT_PG)
-    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-    await _admin(admin_url, f'CREATE DATABASE "{BENCH_DB}"')
     url = (
         make_url(admin_url)
         .set(drivername="postgresql+asyncpg", database=BENCH_DB)
         .render_as_string(hide_password=False)
     )
+    if args.reuse and await _exists(admin_url):
+        await _migrate(url)
+        print(f"reusing {BENCH_DB} as a previous --keep run left it (migrated to head)")
+    else:
+        await _admin(admin_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        await _admin(admin_url, f'CREATE DATABASE "{BENCH_DB}"')
     try:
-        started = time.perf_counter()
-        sessions, answers = await build(url, respondents=args.respondents, answers=args.answers)
-        print(f"built {args.respondents:,} respondents, {sessions:,} sessions, {answers:,} answers "
-              f"in {time.perf_counter() - started:.1f} s (RSS now {rss_mb():.0f} MiB)")  # fmt: skip
+        if not (args.reuse and await _exists(admin_url, built=url)):
+            started = time.perf_counter()
+            sessions, answers = await build(url, respondents=args.respondents, answers=args.answers)
+            print(f"built {args.respondents:,} respondents, {sessions:,} sessions, {answers:,} answers "
+                  f"in {time.perf_counter() - started:.1f} s (RSS now {rss_mb():.0f} MiB)")  # fmt: skip
         await measure(url, args.parts)
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             await _admin(admin_url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
@@ -284,6 +319,9 @@ def main() -> None:
     parser.add_argument("--respondents", type=int, default=100_000)
     parser.add_argument("--answers", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help=f"keep the database {BENCH_DB} afterwards")
+    parser.add_argument(
+        "--reuse", action="store_true", help=f"time the data a previous --keep run left in {BENCH_DB}; implies --keep"
+    )
     parser.add_argument("--parts", default="abc", help="which of (a) report, (b) XLSX, (c) CSV to time (default abc)")
     asyncio.run(run(parser.parse_args()))
 

@@ -37,7 +37,7 @@ from flows.schema import Flow as FlowDefinition
 from flows.schema import Question
 from storage.models import Campaign, Flow, FlowVersion, Organisation
 from storage.repositories.organisations import Scope
-from storage.repositories.reports import CROSSTAB_KEYS, ReportRepository, Selection, TicketCounts
+from storage.repositories.reports import CROSSTAB_KEYS, ReportRepository, Selection, TextRow, TicketCounts
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TEXTS_PER_QUESTION = 500  # the newest ones; `texts_total` says how many there are
@@ -274,14 +274,18 @@ async def build_report(
     def of_types(types: frozenset[str]) -> dict[int, list[str]]:
         return {fid: [q.id for q in c.questions if q.type in types] for fid, c in cats.items()}
 
-    answer_counts = await repo.answer_counts(sel)
-    choices = await repo.choice_counts(sel, of_types(CHOICE))
-    numbers = await repo.number_counts(sel, of_types(frozenset({"number", "nps"})))
-    text_rows = await repo.texts(sel, of_types(frozenset({"text"})), limit=texts_limit)
+    text_questions = of_types(frozenset({"text"}))
+    counted = await repo.answer_figures(
+        sel, choices=of_types(CHOICE), numbers=of_types(frozenset({"number", "nps"})), texts=text_questions
+    )
+    answer_counts, choices, numbers = counted.counts, counted.choices, counted.numbers
+    texts_of: dict[tuple[int, str], list[TextRow]] = {}
+    for row in await repo.texts(sel, text_questions, limit=texts_limit):
+        texts_of.setdefault((row.flow_id, row.question_id), []).append(row)
     # Opinions gathered: the free texts that say something ("没有", "挺好的" are answers, not
     # opinions). Counted per distinct wording, so the check runs once per wording.
     said_nothing: dict[tuple[int, str], int] = {}
-    for (fid, qid, text), n in (await repo.quiet_texts(sel, of_types(frozenset({"text"})))).items():
+    for (fid, qid, text), n in counted.quiet_texts.items():
         if says_nothing(text):
             said_nothing[(fid, qid)] = said_nothing.get((fid, qid), 0) + n
     tickets = await repo.tickets(sel)
@@ -342,7 +346,7 @@ async def build_report(
                 item["texts"] = [
                     {"answer_id": t.answer_id, "text": t.text, "kind": t.kind or "none", "ticket_id": t.ticket_id,
                      "at": t.at.astimezone(SHANGHAI).isoformat()}
-                    for t in text_rows if t.flow_id == f.id and t.question_id == q.id
+                    for t in texts_of.get((f.id, q.id), ())
                 ]  # fmt: skip
                 item["texts_total"] = answered
                 item["opinions"] = answered - said_nothing.get((f.id, q.id), 0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models.base import Base, Id, Json, UtcDateTime
@@ -17,7 +17,11 @@ class Answer(Base):
     respondent typed for it (re-answers are appended), so nothing they said is lost."""
 
     __tablename__ = "answers"
-    __table_args__ = (UniqueConstraint("session_id", "question_id"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "question_id"),
+        # A report's newest texts of a question (migration 0010).
+        Index("ix_answers_question_id_answered_at_id", "question_id", "answered_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     session_id: Mapped[int] = mapped_column(

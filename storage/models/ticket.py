@@ -25,6 +25,8 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_organisation_id_status", "organisation_id", "status"),
         Index("ix_tickets_queue_id_status_created_at", "queue_id", "status", "created_at"),
+        # The ticket opened from an answer, shown beside it in reports (migration 0010).
+        Index("ix_tickets_session_id_question_id", "session_id", "question_id"),
         # Open tickets in the order staff see them (migration 0006).
         Index(
             "ix_tickets_open_priority_created_at", "priority", "created_at", "id",

@@ -16,11 +16,26 @@ changed between versions still counts.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.functions import Function
 
@@ -78,6 +93,18 @@ class AnswerCounts:
     unreadable: int = 0
 
 
+@dataclass(slots=True)
+class AnswerFigures:
+    counts: dict[tuple[int, str], AnswerCounts] = field(default_factory=dict)
+    # (flow, question, option code) → how many answers picked it
+    choices: dict[tuple[int, str, str], int] = field(default_factory=dict)
+    # (flow, question) → {value: how many answered it}, the distribution of a number
+    numbers: dict[tuple[int, str], dict[float, int]] = field(default_factory=dict)
+    # (flow, question, text) → how many gave it, for the free texts read as no complaint,
+    # request or suggestion: grouped by wording, so "没有" said ten thousand times is one row
+    quiet_texts: dict[tuple[int, str, str], int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class TicketCounts:
     opened: int = 0
@@ -133,8 +160,10 @@ def _answers(sel: Selection, *columns: Any) -> Select[Any]:
     return _sessions(sel, *columns).join(Answer, Answer.session_id == SurveySession.id)
 
 
-def _of_questions(questions: Questions) -> ColumnElement[bool]:
-    wanted = [and_(FlowVersion.flow_id == f, Answer.question_id.in_(list(q))) for f, q in questions.items() if q]
+def _of_questions(
+    questions: Questions, flow_id: Any = FlowVersion.flow_id, question_id: Any = Answer.question_id
+) -> ColumnElement[bool]:
+    wanted = [and_(flow_id == f, question_id.in_(list(q))) for f, q in questions.items() if q]
     return or_(*wanted) if wanted else false()
 
 
@@ -159,6 +188,19 @@ def _key(value: Any) -> str:
 class ReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._tuned = False
+
+    async def _execute(self, query: Any) -> Any:
+        if not self._tuned and dialect_name(self.session) == "postgresql":
+            # Measured by bench/report.py over a million answers: the planner's costs pass
+            # jit_above_cost, and compiling each statement took 0.3-0.7 s; and grouping the
+            # answers by value, estimated at tens of thousands of groups, was sorted on disk
+            # (about 1 s) under the default 4 MB instead of hashed in memory. SET LOCAL ends
+            # with the report's transaction.
+            await self.session.execute(text("SET LOCAL jit = off"))
+            await self.session.execute(text("SET LOCAL work_mem = '32MB'"))
+        self._tuned = True
+        return await self.session.execute(query)
 
     async def sessions(self, sel: Selection) -> dict[tuple[int, int], SessionCounts]:
         """Per (flow, version). started: consented or answered something; declined / opted out: only
@@ -171,7 +213,7 @@ class ReportRepository:
         def count(cond: ColumnElement[bool]) -> Any:
             return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-        rows = await self.session.execute(
+        rows = await self._execute(
             _sessions(
                 sel,
                 FlowVersion.flow_id,
@@ -202,7 +244,7 @@ class ReportRepository:
         def count(cond: ColumnElement[bool]) -> Any:
             return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-        rows = await self.session.execute(
+        rows = await self._execute(
             select(
                 Campaign.flow_id,
                 count(or_(CampaignMember.invited_at.is_not(None), CampaignMember.interviewer.is_not(None))),
@@ -218,100 +260,109 @@ class ReportRepository:
         )
         return {r[0]: MemberCounts(*(int(v) for v in r[1:])) for r in rows}
 
-    async def answer_counts(self, sel: Selection) -> dict[tuple[int, str], AnswerCounts]:
+    async def answer_figures(
+        self, sel: Selection, *, choices: Questions, numbers: Questions, texts: Questions
+    ) -> AnswerFigures:
+        """Every count of the answers in one pass over them: grouped by question and by
+        value where a figure needs the value (choices, numbers, and free texts read as no
+        complaint, request or suggestion); the codes of multiple choices are then expanded
+        from those few groups, not from every answer."""
+        quiet = or_(Answer.text_kind.is_(None), Answer.text_kind == "none")
+        keep = and_(ANSWERED, or_(_of_questions(choices), _of_questions(numbers), and_(_of_questions(texts), quiet)))
+
         def count(cond: ColumnElement[bool]) -> Any:
             return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-        rows = await self.session.execute(
+        value = case((keep, Answer.value), else_=None).label("value")
+        grouped = (
             _answers(
                 sel,
                 FlowVersion.flow_id,
                 Answer.question_id,
-                count(ANSWERED),
-                count(Answer.skipped.is_(True)),
-                count(and_(Answer.parsed.is_(False), Answer.skipped.is_(False))),
-            ).group_by(FlowVersion.flow_id, Answer.question_id)
+                value,
+                count(ANSWERED).label("answered"),
+                count(Answer.skipped.is_(True)).label("skipped"),
+                count(and_(Answer.parsed.is_(False), Answer.skipped.is_(False))).label("unreadable"),
+            )
+            .group_by(FlowVersion.flow_id, Answer.question_id, value)
+            .cte("grouped")
         )
-        return {(r[0], r[1]): AnswerCounts(int(r[2]), int(r[3]), int(r[4])) for r in rows}
-
-    async def choice_counts(self, sel: Selection, questions: Questions) -> dict[tuple[int, str, str], int]:
-        """(flow, question, option code) → how many answers picked it."""
-        if not questions:
-            return {}
-        codes = _elements(self.session, Answer.value).table_valued("value")
-        rows = await self.session.execute(
-            _answers(sel, FlowVersion.flow_id, Answer.question_id, codes.c.value, func.count())
+        codes = _elements(self.session, grouped.c.value).table_valued("value")
+        by_group = select(literal("group").label("part"), grouped, null().label("code"))
+        by_code = (
+            select(
+                literal("code"),
+                grouped.c.flow_id,
+                grouped.c.question_id,
+                null(),
+                grouped.c.answered,
+                literal(0),
+                literal(0),
+                codes.c.value,
+            )  # fmt: skip
             .join(codes, true())
-            .where(ANSWERED, _of_questions(questions))
-            .group_by(FlowVersion.flow_id, Answer.question_id, codes.c.value)
+            .where(grouped.c.value.is_not(None), _of_questions(choices, grouped.c.flow_id, grouped.c.question_id))
         )
-        return {(r[0], r[1], _key(r[2])): int(r[3]) for r in rows}
-
-    async def number_counts(self, sel: Selection, questions: Questions) -> dict[tuple[int, str], dict[float, int]]:
-        """(flow, question) → {value: how many answered it}, the distribution of a number."""
-        if not questions:
-            return {}
-        rows = await self.session.execute(
-            _answers(sel, FlowVersion.flow_id, Answer.question_id, Answer.value, func.count())
-            .where(ANSWERED, _of_questions(questions))
-            .group_by(FlowVersion.flow_id, Answer.question_id, Answer.value)
-        )
-        out: dict[tuple[int, str], dict[float, int]] = {}
-        for flow_id, qid, value, n in rows:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                continue  # not a number (a question whose type changed): nothing to average
-            bucket = out.setdefault((flow_id, qid), {})
-            bucket[float(value)] = bucket.get(float(value), 0) + int(n)
+        out = AnswerFigures()
+        for part, flow_id, qid, found, answered, skipped, unreadable, code in await self._execute(
+            union_all(by_group, by_code)
+        ):
+            key = (flow_id, qid)
+            if part == "code":
+                out.choices[(flow_id, qid, _key(code))] = out.choices.get((flow_id, qid, _key(code)), 0) + int(answered)
+                continue
+            was = out.counts.get(key, AnswerCounts())
+            out.counts[key] = AnswerCounts(
+                was.answered + int(answered), was.skipped + int(skipped), was.unreadable + int(unreadable)
+            )
+            if found is None:
+                continue
+            if qid in numbers.get(flow_id, ()):
+                if isinstance(found, bool) or not isinstance(found, int | float):
+                    continue  # not a number (a question whose type changed): nothing to average
+                bucket = out.numbers.setdefault(key, {})
+                bucket[float(found)] = bucket.get(float(found), 0) + int(answered)
+            elif qid in texts.get(flow_id, ()):
+                out.quiet_texts[(flow_id, qid, str(found))] = int(answered)
         return out
-
-    async def quiet_texts(self, sel: Selection, questions: Questions) -> dict[tuple[int, str, str], int]:
-        """(flow, question, text) → how many gave it, for the free texts read as no complaint,
-        request or suggestion: grouped by wording, so "没有" said ten thousand times is one row."""
-        if not questions:
-            return {}
-        rows = await self.session.execute(
-            _answers(sel, FlowVersion.flow_id, Answer.question_id, Answer.value, func.count())
-            .where(ANSWERED, _of_questions(questions))
-            .where(or_(Answer.text_kind.is_(None), Answer.text_kind == "none"))
-            .group_by(FlowVersion.flow_id, Answer.question_id, Answer.value)
-        )
-        return {(r[0], r[1], str(r[2])): int(r[3]) for r in rows}
 
     async def texts(self, sel: Selection, questions: Questions, *, limit: int) -> list[TextRow]:
         """The newest `limit` free-text answers of each question, each with the first ticket
-        opened from it (tickets name the session and question they came from)."""
-        if not questions:
+        opened from it (tickets name the session and question they came from). One limited
+        SELECT per question, so the database walks the (question, newest first) index and
+        stops at `limit` instead of ranking every answer of every question."""
+        pairs = [(f, q) for f, qs in questions.items() for q in qs]
+        if not pairs:
             return []
+        newest = [
+            select(
+                _answers(
+                    sel,
+                    Answer.id,
+                    Answer.session_id,
+                    FlowVersion.flow_id,
+                    Answer.question_id,
+                    Answer.value,
+                    Answer.text_kind,
+                    Answer.answered_at,
+                )  # fmt: skip
+                .where(ANSWERED, FlowVersion.flow_id == flow_id, Answer.question_id == question_id)
+                .order_by(Answer.answered_at.desc(), Answer.id.desc())
+                .limit(limit)
+                .subquery()
+            )
+            for flow_id, question_id in pairs
+        ]
+        picked = union_all(*newest).subquery() if len(newest) > 1 else newest[0].subquery()
         ticket = (
             select(func.min(Ticket.id))
-            .where(Ticket.session_id == Answer.session_id, Ticket.question_id == Answer.question_id)
+            .where(Ticket.session_id == picked.c.session_id, Ticket.question_id == picked.c.question_id)
             .scalar_subquery()
         )
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=(FlowVersion.flow_id, Answer.question_id),
-                order_by=(Answer.answered_at.desc(), Answer.id.desc()),
+        rows = await self._execute(
+            select(picked, ticket.label("ticket_id")).order_by(
+                picked.c.flow_id, picked.c.question_id, picked.c.answered_at.desc(), picked.c.id.desc()
             )
-            .label("rank")
-        )
-        ranked = (
-            _answers(
-                sel,
-                Answer.id,
-                FlowVersion.flow_id,
-                Answer.question_id,
-                Answer.value,
-                Answer.text_kind,
-                Answer.answered_at,
-                ticket.label("ticket_id"),
-                rank,
-            )  # fmt: skip
-            .where(ANSWERED, _of_questions(questions))
-            .subquery()
-        )
-        rows = await self.session.execute(
-            select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.flow_id, ranked.c.question_id, ranked.c.rank)
         )
         return [
             TextRow(r.id, r.flow_id, r.question_id, str(r.value), r.text_kind, r.answered_at, r.ticket_id)
@@ -332,7 +383,7 @@ class ReportRepository:
         def count(cond: ColumnElement[bool]) -> Any:
             return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
-        rows = await self.session.execute(
+        rows = await self._execute(
             _sessions(
                 sel,
                 FlowVersion.flow_id,
@@ -374,17 +425,17 @@ class ReportRepository:
             return counts, answered
         query, key = keyed()
         query = query.join(values, true()).add_columns(key, values.c.value, func.count()).group_by(key, values.c.value)
-        for k, value, n in await self.session.execute(query):
+        for k, value, n in await self._execute(query):
             row = counts.setdefault(None if k is None else _key(k), {})
             row[_key(value)] = row.get(_key(value), 0) + int(n)
         query, key = keyed()
         query = query.add_columns(key, func.count(func.distinct(Answer.id))).group_by(key)
-        for k, n in await self.session.execute(query):
+        for k, n in await self._execute(query):
             answered[None if k is None else _key(k)] = int(n)
         return counts, answered
 
 
 __all__ = [
-    "CROSSTAB_KEYS", "AnswerCounts", "MemberCounts", "ReportRepository", "Selection", "SessionCounts",
+    "CROSSTAB_KEYS", "AnswerCounts", "AnswerFigures", "MemberCounts", "ReportRepository", "Selection", "SessionCounts",
     "TextRow", "TicketCounts",
 ]  # fmt: skip
