@@ -17,6 +17,7 @@ from flows.schema import Flow
 from storage.models import Respondent, SurveySession
 from storage.repositories.audit import AuditRepository
 from storage.repositories.sessions import SessionRepository
+from storage.repositories.turns import TurnWrites
 
 
 async def start_survey(
@@ -30,16 +31,33 @@ async def start_survey(
     tickets: TicketConfig | None = None,
     values: Mapping[str, str] | None = None,
     about: str | None = None,
+    writes: TurnWrites | None = None,
+    channel: str | None = None,
 ) -> list[OutMessage]:
     """Open a session of `flow` (version id, parsed flow) for the respondent and return its
     first messages (the greeting and the consent question), to send however the caller
     reaches them. `reason` says who or what started it (e.g. "wechat:start", "staff:12",
     "campaign:3"); it is kept in the audit log. `values` fill a followup flow's
     placeholders; `about` says what the session is about (e.g. "ticket:12:0"), kept in its
-    state for the handler that applies the answers."""
+    state for the handler that applies the answers. `writes`: an inbound message's turn,
+    which writes the new session once, with its state after this first step, and remembers
+    the `channel` it came on."""
     version_id, parsed = flow
     trigger = {"lang": respondent.lang, "source": source or reason.split(":")[0], "vars": values, "about": about}
     step = engine.start(parsed, trigger, now)
+    data = {"respondent_id": respondent.id, "flow": parsed.id, "flow_version_id": version_id}
+    if writes is not None:
+        survey = await writes.new_session(
+            respondent_id=respondent.id, flow_version_id=version_id, state=step.state,
+            status=step.state["lifecycle"], now=now, channel=channel,
+        )  # fmt: skip
+        writes.audit(
+            actor=reason, action="survey_started", subject_type="survey_session",
+            subject_id=str(survey.id), data=data, at=now,
+        )  # fmt: skip
+        return await apply_step(
+            s, respondent, survey, step, now=now, inbound=False, flow=parsed, tickets=tickets, writes=writes
+        )
     session = await SessionRepository(s).create(
         respondent_id=respondent.id,
         flow_version_id=version_id,
@@ -52,7 +70,7 @@ async def start_survey(
         action="survey_started",
         subject_type="survey_session",
         subject_id=str(session.id),
-        data={"respondent_id": respondent.id, "flow": parsed.id, "flow_version_id": version_id},
+        data=data,
         at=now,
     )
     return await apply_step(s, respondent, session, step, now=now, inbound=False, flow=parsed, tickets=tickets)
@@ -69,9 +87,11 @@ async def apply_step(
     actor: str | None = None,
     flow: Flow | None = None,
     tickets: TicketConfig | None = None,
+    writes: TurnWrites | None = None,
 ) -> list[OutMessage]:
     """Apply the engine's events (one handler each) and save the session's new state.
-    `flow` (the session's) lets handlers know question types; `tickets` the SLA defaults."""
+    `flow` (the session's) lets handlers know question types; `tickets` the SLA defaults;
+    `writes` an inbound message's turn, which writes the rows together at its end."""
     ctx = handlers.Context(
         db=s,
         respondent=respondent,
@@ -81,9 +101,15 @@ async def apply_step(
         flow=flow,
         tickets=tickets or TicketConfig(),
         state=step.state,
+        writes=writes,
     )
     await handlers.apply(ctx, step.events)
-    await SessionRepository(s).save(session, state=step.state, status=step.state["lifecycle"], now=now, inbound=inbound)
+    if writes is not None:
+        writes.save_session(session, state=step.state, status=step.state["lifecycle"], now=now, inbound=inbound)
+    else:
+        await SessionRepository(s).save(
+            session, state=step.state, status=step.state["lifecycle"], now=now, inbound=inbound
+        )
     return ctx.out
 
 
@@ -95,7 +121,8 @@ async def end_survey(
     now: datetime,
     reason: str,
     actor: str | None = None,
+    writes: TurnWrites | None = None,
 ) -> list[OutMessage]:
     """Close an open session (replaced, unreachable, expired after long silence…)."""
     step = engine.expire(session.state, reason)
-    return await apply_step(s, respondent, session, step, now=now, inbound=False, actor=actor)
+    return await apply_step(s, respondent, session, step, now=now, inbound=False, actor=actor, writes=writes)
