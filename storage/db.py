@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.util import await_only
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -202,4 +203,11 @@ def _configure_sqlite(engine: AsyncEngine, *, memory: bool) -> None:
         # IMMEDIATE: a transaction that read first and then writes, after another process
         # (the CLI) committed, fails at once with "database is locked" (a stale snapshot;
         # busy_timeout does not apply). Taking the write lock at BEGIN waits instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Sent in one hand-over to aiosqlite's thread (SQLAlchemy's own statement path
+        # costs several, each while the writer lock is held): every transaction begins here.
+        driver = connection.connection.driver_connection
+        await_only(driver._execute(_begin_immediate, driver._conn))
+
+
+def _begin_immediate(connection: Any) -> None:
+    connection.execute("BEGIN IMMEDIATE").close()
