@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from bot.tickets_cli import tickets
 from bot.users_cli import users
 from bot.xlsform_cli import flows_export, flows_import
 from flows.loader import FlowFileError, load_path
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 class _Commands(click.Group):
@@ -184,9 +188,19 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         "服务地址 serving at: http://%s:%s, %d 个工作进程 worker processes", bind_host, bind_port, workers
     )
     uvicorn.run(
-        "bot.app:create_app", factory=True, workers=workers, host=bind_host, port=bind_port,
+        "bot.cli:worker_app", factory=True, workers=workers, host=bind_host, port=bind_port,
         log_level="info", log_config=None,
     )  # fmt: skip
+
+
+def worker_app() -> FastAPI:
+    """The app of one `serve --workers` process. uvicorn starts workers as new interpreters,
+    which do not inherit this process's logging: each sets up the masking handler itself."""
+    from bot.app import create_app
+    from bot.logging_setup import configure_logging
+
+    configure_logging()
+    return create_app()
 
 
 def workers_refusal(settings: Settings, workers: int) -> str | None:

@@ -165,7 +165,7 @@ async def driver_connection(session: AsyncSession) -> Any:
     PostgreSQL: SQLAlchemy's asyncpg adapter sends BEGIN only before its own first
     statement, so it is started here through the adapter, which then commits or rolls it
     back with the session as usual (a private method of the adapter: covered by
-    tests/storage/test_turns.py, which checks that a statement sent here is rolled back).
+    tests/storage/test_database.py, which checks that a statement sent here is rolled back).
     """
     connection = await session.connection()
     raw = await connection.get_raw_connection()

@@ -50,7 +50,9 @@ def _children(pid: int) -> list[int]:
 
 
 @contextmanager
-def serving(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def serving(
+    env: dict[str, str], *args: str, log: list[str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), *args],
@@ -71,7 +73,9 @@ def serving(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.P
         yield base, proc
     finally:
         proc.terminate()
-        proc.communicate(timeout=60)  # hang guard
+        output = proc.communicate(timeout=60)[0].decode()  # hang guard
+        if log is not None:
+            log.append(output)
 
 
 async def _inbound_count(db: Database) -> int:
@@ -88,7 +92,8 @@ async def test_deliveries_to_two_processes_are_recorded_once_and_in_turn(pg_url:
             **os.environ, "HUIFANG_DATABASE_URL": pg_url, "HUIFANG_REDIS_URL": redis_url,
             "HUIFANG_AUTO_MIGRATE": "false", "HUIFANG_PUBLISH_DEFAULT_FLOWS": "false", "PYTHONPATH": str(ROOT),
         }  # fmt: skip
-        with serving(env, "--workers", "2") as (base_a, proc_a), serving(env) as (base_b, _):
+        log: list[str] = []
+        with serving(env, "--workers", "2", log=log) as (base_a, proc_a), serving(env) as (base_b, _):
             assert len(_children(proc_a.pid)) >= 2  # uvicorn's supervisor and its two workers
             async with httpx.AsyncClient(base_url=base_a) as a, httpx.AsyncClient(base_url=base_b) as b:
                 wx: Any = WeChatApp(app=None, client=a)  # type: ignore[arg-type]
@@ -120,6 +125,8 @@ async def test_deliveries_to_two_processes_are_recorded_once_and_in_turn(pg_url:
                 assert person is not None
                 [session] = await SessionRepository(s).list_for_respondent(person.id)
                 answers[openid] = {a.question_id: a.value for a in await AnswerRepository(s).for_session(session.id)}
+        # Each worker logs through huifang's masking handler (a new interpreter inherits none).
+        assert log[0].count("INFO uvicorn.error: Application startup complete") == 2, log[0]
         assert answers["o-procs"] == {
             "overall": "very_good", "main_problem": "none", "other_services": ["not_needed"],
         }  # fmt: skip
