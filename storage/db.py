@@ -85,6 +85,10 @@ class Database:
         if self.dialect == "sqlite" and is_memory_sqlite(self.url):
             # Every connection to :memory: is a new empty database: share one connection.
             engine_kwargs.setdefault("poolclass", StaticPool)
+        if self.dialect == "sqlite":
+            # The hot path runs its statements on the event loop's thread, the rest of
+            # SQLAlchemy in aiosqlite's (storage/repositories/turns.py); never both at once.
+            engine_kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         if self.dialect == "postgresql" and "poolclass" not in engine_kwargs:
             # Sized to the work in flight: a request that finds the pool empty waits for a
             # connection instead of opening one that is closed again when it is returned

@@ -84,7 +84,7 @@ class Runtime:
             )
             if message_id is None:
                 return Turn(await self._stored_reply(InboundRepository(s), inbound.delivery_key))
-            turn = _TurnState(await store.writes(), store)
+            turn = _TurnState(await store.writes())
             if inbound.bind_respondent is not None:
                 await requests.bind_identity(s, inbound)
             turn.loaded = await store.load(inbound.channel, inbound.account, inbound.external_id)
@@ -274,11 +274,10 @@ class Runtime:
 class _TurnState:
     """One turn's pending writes and what was loaded for it."""
 
-    __slots__ = ("loaded", "store", "writes")
+    __slots__ = ("loaded", "writes")
 
-    def __init__(self, writes: TurnWrites, store: TurnStore) -> None:
+    def __init__(self, writes: TurnWrites) -> None:
         self.writes = writes
-        self.store = store
         self.loaded = Loaded(None, None, 0, None, None)
 
 

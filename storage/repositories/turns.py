@@ -38,15 +38,7 @@ from sqlalchemy.util import await_only
 
 from storage.db import driver_connection
 from storage.locks import advisory_key
-from storage.models import (
-    Answer,
-    AuditEntry,
-    ChannelIdentity,
-    FlowVersion,
-    InboundMessage,
-    Respondent,
-    SurveySession,
-)
+from storage.models import Respondent, SurveySession
 from storage.models.survey_session import ENDED_STATUSES, OPEN_STATUSES, STATUSES
 from storage.repositories.answers import RAW_SEPARATOR
 from storage.repositories.inbound import check_delivery_key
@@ -54,11 +46,6 @@ from storage.repositories.respondents import LANGUAGES
 
 _RESPONDENTS = cast(Table, Respondent.__table__)
 _SESSIONS = cast(Table, SurveySession.__table__)
-_IDENTITIES = cast(Table, ChannelIdentity.__table__)
-_ANSWERS = cast(Table, Answer.__table__)
-_AUDIT = cast(Table, AuditEntry.__table__)
-_INBOUND = cast(Table, InboundMessage.__table__)
-_FLOW_VERSIONS = cast(Table, FlowVersion.__table__)
 
 
 def _json(value: Any) -> str | None:
@@ -354,7 +341,7 @@ class TurnStore:
                 ),
             )  # fmt: skip
         dt = _sqlite_datetime(self.dialect)
-        row = await _in_sqlite_thread(
+        row = _on_sqlite(
             conn,
             _fetchone,
             _SQLITE_CLAIM,
@@ -367,9 +354,7 @@ class TurnStore:
         if self.postgres:
             row = await conn.fetchrow(_PG_LOAD, channel, account, external_id, list(OPEN_STATUSES))
         else:
-            row = await _in_sqlite_thread(
-                conn, _fetchone, _SQLITE_LOAD, (channel, account, external_id, *OPEN_STATUSES)
-            )
+            row = _on_sqlite(conn, _fetchone, _SQLITE_LOAD, (channel, account, external_id, *OPEN_STATUSES))
         assert row is not None  # the query always returns its one row
         values = list(row)
         respondent = self._attach(Respondent, _RESPONDENTS, values[: len(_RESPONDENTS.c)])
@@ -401,7 +386,7 @@ class TurnStore:
         conn = await self._driver()
         if self.postgres:
             return int(await conn.fetchval("SELECT nextval(pg_get_serial_sequence('survey_sessions', 'id'))"))
-        row = await _in_sqlite_thread(conn, _fetchone, "SELECT coalesce(max(id), 0) + 1 FROM survey_sessions", ())
+        row = _on_sqlite(conn, _fetchone, "SELECT coalesce(max(id), 0) + 1 FROM survey_sessions", ())
         assert row is not None
         return max([int(row[0]), *(i + 1 for i in writes.new_sessions)])
 
@@ -410,7 +395,7 @@ class TurnStore:
         if self.postgres:
             await conn.execute(_PG_WRITE, *_pg_arguments(w))
             return
-        await _in_sqlite_thread(conn, _execute_all, [(q, rows) for q, rows in _sqlite_rows(self.dialect, w) if rows])
+        _on_sqlite(conn, _execute_all, [(q, rows) for q, rows in _sqlite_rows(self.dialect, w) if rows])
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -536,11 +521,16 @@ def _pg_arguments(w: TurnWrites) -> list[Any]:
 # --- SQLite ----------------------------------------------------------------------------------
 
 
-async def _in_sqlite_thread(conn: Any, fn: Any, *args: Any) -> Any:
-    """Run `fn(sqlite3_connection, *args)` in aiosqlite's thread: one hand-over for what
-    would be several awaits (execute, fetch, close), each a trip to that thread and back
-    while the writer lock is held by this turn."""
-    return await conn._execute(fn, conn._conn, *args)
+def _on_sqlite(conn: Any, fn: Any, *args: Any) -> Any:
+    """Run `fn(sqlite3_connection, *args)` at once, on the event loop's thread.
+
+    These statements run after BEGIN IMMEDIATE took the database's write lock, so none of
+    them waits for another process; each takes microseconds. Handing them to aiosqlite's
+    thread instead costs a wait for the GIL each way (up to the 5 ms switch interval while
+    the loop is busy with other requests), all while this turn holds the writer lock that
+    every other turn queues behind (storage/db.py opens the connection for use from both
+    threads; one transaction uses it at a time)."""
+    return fn(conn._conn, *args)
 
 
 def _fetchone(connection: sqlite3.Connection, statement: str, parameters: tuple[Any, ...]) -> Any:
