@@ -25,7 +25,9 @@ time (the seed campaign: 8,844 respondents, ~53,000 messages).
     .venv/bin/python bench/webhook.py --via serve                      # `huifang serve --workers`
     .venv/bin/python bench/webhook.py --profile                        # + cProfile of one server
 
-The machine's other load changes absolute numbers: compare ratios measured in one run.
+HUIFANG_BENCH_SHOW_STATEMENTS=1 prints the statements of each counted message. Figures of
+runs before and after the hot-path work are in README.md ("Many messages at once"). The
+machine's other load changes absolute numbers: compare figures measured back to back.
 Without uvloop, `uvicorn --workers N` leaves Nagle on (accepted sockets without TCP_NODELAY)
 and each answer waits ~40 ms for a delayed ACK.
 """
