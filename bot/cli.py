@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,9 @@ from bot.tickets_cli import tickets
 from bot.users_cli import users
 from bot.xlsform_cli import flows_export, flows_import
 from flows.loader import FlowFileError, load_path
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 class _Commands(click.Group):
@@ -121,7 +125,13 @@ def main() -> None:
 @main.command(help="运行服务 Run the web service (simulator at /simulator, health at /healthz).")
 @click.option("--host", default=None, help="Address to bind (default HUIFANG_HOST or 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default HUIFANG_PORT or 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1, max=64),
+    default=None,
+    help="Server processes sharing the port (default HUIFANG_WORKERS or 1); more than one needs PostgreSQL and Redis.",
+)
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import logging
 
     import uvicorn
@@ -129,12 +139,17 @@ def serve(host: str | None, port: int | None) -> None:
     from bot.app import create_app
     from bot.logging_setup import configure_logging
 
+    settings = Settings()
+    workers = workers or settings.workers
+    refusal = workers_refusal(settings, workers)
+    if refusal is not None:
+        raise click.UsageError(refusal)
     configure_logging()
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list | None = None) -> None:
             await super().startup(sockets=sockets)
-            if self.started:  # bound and listening: the address now answers
+            if self.started and workers == 1:  # bound and listening: the address now answers
                 bound = self.config.port
                 for server in getattr(self, "servers", []):
                     for sock in server.sockets:
@@ -150,21 +165,68 @@ def serve(host: str | None, port: int | None) -> None:
                 else:  # production: the simulator is off unless HUIFANG_SIMULATOR_ENABLED
                     logging.getLogger("uvicorn.error").info("服务地址 serving at: %s (健康检查 %s/healthz)", base, base)
 
-    settings = Settings()
-    config = uvicorn.Config(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-        log_config=None,  # keep configure_logging's handler: uvicorn's own prints query strings
+    bind_host, bind_port = host or settings.host, port or settings.port
+    if workers == 1:
+        server = Server(
+            uvicorn.Config(
+                create_app(settings),
+                host=bind_host,
+                port=bind_port,
+                log_level="info",
+                log_config=None,  # keep configure_logging's handler: uvicorn's own prints query strings
+            )
+        )
+        try:
+            server.run()
+        except KeyboardInterrupt:
+            pass
+        if not server.started:  # as uvicorn.run: a port in use or a failed startup is an error
+            sys.exit(3)
+        return
+    # Several processes: uvicorn's supervisor binds the socket and starts the workers, each
+    # of which builds its app (and its own pool of HUIFANG_DB_POOL_SIZE) from the environment.
+    logging.getLogger("uvicorn.error").info(
+        "服务地址 serving at: http://%s:%s, %d 个工作进程 worker processes", bind_host, bind_port, workers
     )
-    server = Server(config)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    if not server.started:  # as uvicorn.run: a port in use or a failed startup is an error
-        sys.exit(3)
+    uvicorn.run(
+        "bot.cli:worker_app", factory=True, workers=workers, host=bind_host, port=bind_port,
+        log_level="info", log_config=None,
+    )  # fmt: skip
+
+
+def worker_app() -> FastAPI:
+    """The app of one `serve --workers` process. uvicorn starts workers as new interpreters,
+    which do not inherit this process's logging: each sets up the masking handler itself."""
+    from bot.app import create_app
+    from bot.logging_setup import configure_logging
+
+    configure_logging()
+    return create_app()
+
+
+def workers_refusal(settings: Settings, workers: int) -> str | None:
+    """Why `serve --workers N` cannot run with these settings, in Chinese and English; None
+    when it can. One process is always fine."""
+    if workers == 1:
+        return None
+    if settings.embedded:
+        return (
+            f"--workers {workers}: 内置 SQLite 模式只能单进程运行（写锁、发送队列和令牌都在进程内）；"
+            "多进程请使用 PostgreSQL 和 Redis（HUIFANG_DATABASE_URL、HUIFANG_REDIS_URL）。"
+            " The embedded SQLite default runs in one process (its writer lock, outbox worker and "
+            "tokens live in it); for several workers use PostgreSQL and Redis."
+        )
+    if not settings.redis_url:
+        return (
+            f"--workers {workers}: 多进程需要 Redis（HUIFANG_REDIS_URL）共享微信防重放记录和 access_token。"
+            " Several workers share WeChat's replay guard and access token through Redis: set HUIFANG_REDIS_URL."
+        )
+    if settings.simulator_on and settings.simulator_secret is None:
+        return (
+            f"--workers {workers}: 模拟器开启时多进程需要同一个 HUIFANG_SIMULATOR_SECRET。"
+            " With the simulator on, every worker needs the same HUIFANG_SIMULATOR_SECRET."
+        )
+    return None
 
 
 @main.command(help="发送队列 Send queued messages (outbox) until SIGTERM/SIGINT; run several on PostgreSQL.")

@@ -188,7 +188,12 @@ async def open_container(
     """
     settings = settings or Settings()
     box = SecretBox(settings.secret_keys)  # a malformed key fails here, at start-up
-    db = Database(settings.database_url)
+    db = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        pool_overflow=settings.db_pool_overflow,
+        pool_timeout=settings.db_pool_timeout_s,
+    )
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     container: Container | None = None
     try:

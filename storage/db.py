@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.util import await_only
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -42,6 +43,22 @@ def async_url(url: str | URL) -> URL:
     return parsed.set(drivername=_ASYNC_DRIVERS[backend])
 
 
+DEFAULT_POOL_SIZE = 10
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def wants_ssl(url: URL) -> bool:
+    """Whether a PostgreSQL connection should try TLS: asyncpg's default, unless the server
+    is on this machine (the loopback or a unix socket) and the URL does not ask for it."""
+    if "ssl" in url.query or "sslmode" in url.query:
+        return url.query.get("ssl", url.query.get("sslmode")) not in ("disable", "false", "0")
+    host = url.host or url.query.get("host")
+    if isinstance(host, tuple):
+        host = host[0]
+    return not (host is None or host in _LOOPBACK or str(host).startswith("/"))
+
+
 def is_memory_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
@@ -54,12 +71,38 @@ class Database:
     an exception. Repositories never commit.
     """
 
-    def __init__(self, url: str | URL, **engine_kwargs: Any) -> None:
+    def __init__(
+        self,
+        url: str | URL,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_overflow: int = 0,
+        pool_timeout: float = 30,
+        **engine_kwargs: Any,
+    ) -> None:
         self.url = async_url(url)
         self.dialect: Dialect = self.url.get_backend_name()  # type: ignore[assignment]
         if self.dialect == "sqlite" and is_memory_sqlite(self.url):
             # Every connection to :memory: is a new empty database: share one connection.
             engine_kwargs.setdefault("poolclass", StaticPool)
+        if self.dialect == "sqlite":
+            # The hot path runs its statements on the event loop's thread, the rest of
+            # SQLAlchemy in aiosqlite's (storage/repositories/turns.py); never both at once.
+            engine_kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+        if self.dialect == "postgresql" and "poolclass" not in engine_kwargs:
+            # Sized to the work in flight: a request that finds the pool empty waits for a
+            # connection instead of opening one that is closed again when it is returned
+            # (a pool of 5 + 10 overflow under 16 requests in flight opened 1,029
+            # connections for 2,750 messages, ~12 ms of CPU each; issue 10).
+            engine_kwargs.setdefault("pool_size", pool_size)
+            engine_kwargs.setdefault("max_overflow", pool_overflow)
+            engine_kwargs.setdefault("pool_timeout", pool_timeout)
+        if self.dialect == "postgresql":
+            connect_args = engine_kwargs.setdefault("connect_args", {})
+            if "ssl" not in connect_args and not wants_ssl(self.url):
+                # asyncpg's default sslmode "prefer" tries TLS first, also on the loopback
+                # or a unix socket, where it protects nothing and costs a handshake.
+                connect_args["ssl"] = False
         # Bound parameters are answers, phone numbers, openids and secrets: an SQL error
         # shows the statement only, so it can be logged.
         engine_kwargs.setdefault("hide_parameters", True)
@@ -117,6 +160,25 @@ class Database:
         return f"Database({self.url.render_as_string(hide_password=True)!r})"
 
 
+async def driver_connection(session: AsyncSession) -> Any:
+    """The driver's own connection (asyncpg's, aiosqlite's) under the session, inside the
+    session's transaction, for the few statements on the hot path
+    (storage/repositories/turns.py) that are worth sending without SQLAlchemy.
+
+    SQLite: the session's connection begins with BEGIN IMMEDIATE (the "begin" hook below).
+    PostgreSQL: SQLAlchemy's asyncpg adapter sends BEGIN only before its own first
+    statement, so it is started here through the adapter, which then commits or rolls it
+    back with the session as usual (a private method of the adapter: covered by
+    tests/storage/test_database.py, which checks that a statement sent here is rolled back).
+    """
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    if connection.dialect.name == "postgresql" and adapted._transaction is None:
+        await adapted._start_transaction()
+    return raw.driver_connection
+
+
 def _configure_sqlite(engine: AsyncEngine, *, memory: bool) -> None:
     sync_engine = engine.sync_engine
 
@@ -145,4 +207,11 @@ def _configure_sqlite(engine: AsyncEngine, *, memory: bool) -> None:
         # IMMEDIATE: a transaction that read first and then writes, after another process
         # (the CLI) committed, fails at once with "database is locked" (a stale snapshot;
         # busy_timeout does not apply). Taking the write lock at BEGIN waits instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Sent in one hand-over to aiosqlite's thread (SQLAlchemy's own statement path
+        # costs several, each while the writer lock is held): every transaction begins here.
+        driver = connection.connection.driver_connection
+        await_only(driver._execute(_begin_immediate, driver._conn))
+
+
+def _begin_immediate(connection: Any) -> None:
+    connection.execute("BEGIN IMMEDIATE").close()

@@ -60,9 +60,15 @@ async def lock_respondent(session: AsyncSession, respondent_key: str) -> None:
     messages of one respondent handled at once would both read the old state and one answer
     would be lost (measured: 48 of 50 concurrent updates lost without a lock).
     """
-    await advisory_xact_lock(session, f"respondent:{respondent_key}")
+    await advisory_xact_lock(session, respondent_lock_name(respondent_key))
+
+
+def respondent_lock_name(respondent_key: str) -> str:
+    """The advisory lock's name for a respondent key (storage/repositories/turns.py takes
+    the same lock in the statement that claims a delivery)."""
+    return f"respondent:{respondent_key}"
 
 
 async def try_lock_respondent(session: AsyncSession, respondent_key: str) -> bool:
     """`lock_respondent` without waiting: whether this transaction now holds the key."""
-    return await try_advisory_xact_lock(session, f"respondent:{respondent_key}")
+    return await try_advisory_xact_lock(session, respondent_lock_name(respondent_key))

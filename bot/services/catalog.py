@@ -72,6 +72,7 @@ class FlowCache:
         self._by_version: dict[int, Flow] = {}
         self._paths: dict[int, str] = {}
         self._catalogs: dict[str, tuple[tuple[tuple[int, int | None], ...], Catalog]] = {}
+        self._stamps: dict[str, int] = {}  # path → the flows' stamp its catalog was built at
 
     def get(self, version_id: int, definition: dict) -> Flow:
         flow = self._by_version.get(version_id)
@@ -99,13 +100,23 @@ class FlowCache:
             path = self._paths[organisation_id] = found.path
         return path
 
-    async def catalog(self, repo: FlowRepository, organisation_id: int | None = None) -> Catalog:
+    async def catalog(
+        self, repo: FlowRepository, organisation_id: int | None = None, *, stamp: int | None = None
+    ) -> Catalog:
         """The catalog of an organisation's respondents (None: of people of no organisation,
-        who take the shared flows)."""
-        # One small query says which versions are latest; definitions load only when new.
-        latest = tuple(await repo.latest_ids_by_owner())
+        who take the shared flows). `stamp`: the newest flow version's id, read by the
+        caller with other things (storage/repositories/turns.py); while it is the one the
+        catalog was built at, nothing was published since and the catalog is used as is."""
         path = await self.path_of(OrganisationRepository(repo.session), organisation_id) or "/"
         cached = self._catalogs.get(path)
+        if stamp is not None and cached is not None and self._stamps.get(path) == stamp:
+            return cached[1]
+        # One small query says which versions are latest; definitions load only when new.
+        latest = tuple(await repo.latest_ids_by_owner())
+        if stamp is not None:
+            self._stamps[path] = stamp
+        else:
+            self._stamps.pop(path, None)
         if cached is not None and cached[0] == latest:
             return cached[1]
         # Depth of each organisation on the way down to this one: deeper wins.

@@ -11,6 +11,16 @@ from storage.models import InboundMessage
 from storage.models.inbound_message import DELIVERY_KEY_LENGTH
 
 
+def check_delivery_key(delivery_key: str) -> None:
+    if not delivery_key:
+        raise ValueError("a delivery key is required")
+    if len(delivery_key) > DELIVERY_KEY_LENGTH:
+        raise ValueError(
+            f"delivery key is {len(delivery_key)} characters, at most "
+            f"{DELIVERY_KEY_LENGTH} fit: {delivery_key[:40]}…"
+        )
+
+
 class InboundRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -36,13 +46,7 @@ class InboundRepository:
         claim of the same key on PostgreSQL waits for the first transaction and then gets
         None (or the row, if the first rolled back).
         """
-        if not delivery_key:
-            raise ValueError("a delivery key is required")
-        if len(delivery_key) > DELIVERY_KEY_LENGTH:
-            raise ValueError(
-                f"delivery key is {len(delivery_key)} characters, at most "
-                f"{DELIVERY_KEY_LENGTH} fit: {delivery_key[:40]}…"
-            )
+        check_delivery_key(delivery_key)
         statement = prepared(self.session, "inbound_claim", _build_claim)
         params = {
             "delivery_key": delivery_key,

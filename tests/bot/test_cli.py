@@ -221,3 +221,18 @@ def test_a_setting_set_but_empty_counts_as_unset(tmp_path: Path) -> None:
     env = {"HUIFANG_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", "HUIFANG_TELEGRAM_BOTS": ""}
     result = CliRunner().invoke(main, ["telegram-poll"], env=env)
     assert result.exit_code == 2 and "HUIFANG_TELEGRAM_BOTS" in result.output
+
+
+def test_serve_refuses_several_workers_on_the_embedded_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUIFANG_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'w.db'}")
+    result = CliRunner().invoke(main, ["serve", "--workers", "2"])
+    assert result.exit_code == 2
+    assert "内置 SQLite 模式只能单进程运行" in result.output and "use PostgreSQL and Redis" in result.output
+    assert not (tmp_path / "w.db").exists()  # refused before anything was opened
+
+
+def test_serve_refuses_several_workers_without_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUIFANG_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/huifang_unused")
+    monkeypatch.delenv("HUIFANG_REDIS_URL", raising=False)
+    result = CliRunner().invoke(main, ["serve", "--workers", "3"])
+    assert result.exit_code == 2 and "HUIFANG_REDIS_URL" in result.output and "--workers 3" in result.output

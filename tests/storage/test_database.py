@@ -4,10 +4,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, make_url, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from storage.db import Database, async_url
+from storage.db import Database, async_url, driver_connection, wants_ssl
 from storage.models import AuditEntry, Base, Organisation, Respondent
 from storage.repositories import AuditRepository, OrganisationRepository
 
@@ -133,3 +133,56 @@ async def test_sql_errors_do_not_show_bound_parameters(db: Database) -> None:
             await s.execute(text("INSERT INTO no_such_table (phone) VALUES (:phone)"), {"phone": "13800138000"})
     assert "no_such_table" in str(raised.value)
     assert "13800138000" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "tls"),
+    [
+        ("postgresql+asyncpg://u@127.0.0.1/db", False),
+        ("postgresql+asyncpg://u@localhost:5433/db", False),
+        ("postgresql+asyncpg://u@/db?host=/var/run/postgresql", False),
+        ("postgresql+asyncpg://u@db.example.org/db", True),
+        ("postgresql+asyncpg://u@127.0.0.1/db?ssl=require", True),
+        ("postgresql+asyncpg://u@db.example.org/db?ssl=disable", False),
+    ],
+)
+def test_tls_is_tried_off_this_machine_or_when_the_url_asks(url: str, tls: bool) -> None:
+    assert wants_ssl(make_url(url)) is tls
+
+
+async def test_a_burst_larger_than_the_pool_waits_for_its_connections_instead_of_opening_more(pg_url: str) -> None:
+    db = Database(pg_url, pool_size=3)
+    backends: set[int] = set()
+
+    async def one() -> None:
+        async with db.transaction() as s:
+            backends.add(await s.scalar(text("SELECT pg_backend_pid()")))
+            await asyncio.sleep(0.01)
+
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(one() for _ in range(12)))
+    finally:
+        await db.dispose()
+    assert len(backends) == 3  # the same three connections served all 36 transactions
+
+
+async def test_statements_sent_on_the_driver_connection_roll_back_with_the_session(db_url: str) -> None:
+    """The hot path sends statements on asyncpg's or aiosqlite's own connection
+    (storage/repositories/turns.py): they must be inside the session's transaction, or a
+    failed turn would leave half its rows and its lock would not be held."""
+    db = Database(db_url)
+    insert = "INSERT INTO audit_log (at, actor, action, subject_type, data) VALUES ({now}, 'test', 'raw', 'x', '{{}}')"
+    try:
+        with pytest.raises(RuntimeError, match="undo"):
+            async with db.transaction() as s:
+                conn = await driver_connection(s)
+                if db.dialect == "postgresql":
+                    await conn.execute(insert.format(now="now()"))
+                else:
+                    await (await conn.execute(insert.format(now="datetime('now')"))).close()
+                raise RuntimeError("undo")
+        async with db.transaction() as s:
+            assert await s.scalar(select(func.count()).select_from(AuditEntry)) == 0
+    finally:
+        await db.dispose()

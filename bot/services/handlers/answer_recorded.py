@@ -8,19 +8,10 @@ from __future__ import annotations
 from bot.services.handlers.context import Context
 from bot.services.handlers.escalation_requested import open_for_answer
 from flows import events as ev
-from storage.repositories.answers import AnswerRepository
 
 
 async def on_answer(ctx: Context, e: ev.AnswerRecorded) -> None:
-    await AnswerRepository(ctx.db).upsert(
-        session_id=ctx.session_id,
-        question_id=e.question_id,
-        value=e.value,
-        raw=e.raw,
-        parsed=e.parsed,
-        skipped=e.skipped,
-        at=ctx.now,
-    )
+    await ctx.record_answer(question_id=e.question_id, value=e.value, raw=e.raw, parsed=e.parsed, skipped=e.skipped)
     if e.skipped or ctx.flow is None:
         return
     question = next((q for q in ctx.flow.questions if q.id == e.question_id), None)

@@ -8,5 +8,8 @@ from storage.repositories.respondents import RespondentRepository
 
 
 async def on_consent(ctx: Context, e: ev.ConsentGiven) -> None:
-    await RespondentRepository(ctx.db).record_consent(ctx.respondent, at=ctx.now)
+    if ctx.writes is not None:
+        ctx.writes.record_consent(ctx.respondent, at=ctx.now)
+    else:
+        await RespondentRepository(ctx.db).record_consent(ctx.respondent, at=ctx.now)
     await ctx.audit("consent_given")

@@ -15,6 +15,7 @@ from flows.detect import RuleSet
 from flows.schema import Flow
 from storage.repositories.answers import AnswerRepository
 from storage.repositories.audit import AuditRepository
+from storage.repositories.turns import TurnWrites
 
 
 @dataclass
@@ -35,8 +36,18 @@ class Context:
     channel: str | None = None
     interviewer: str | None = None
     _rules: tuple[RuleSet | None] | None = None  # the organisation's detection rules, once loaded
+    # An inbound message's turn: answers and audit rows wait here and are written together
+    # with the session (storage/repositories/turns.py); anything read or written through
+    # `db` first writes what waits, so handlers need not know.
+    writes: TurnWrites | None = None
 
     async def audit(self, action: str, data: dict[str, Any] | None = None) -> None:
+        if self.writes is not None:
+            self.writes.audit(
+                actor=self.actor, action=action, subject_type="survey_session",
+                subject_id=str(self.session_id), data=dict(data or {}), at=self.now,
+            )  # fmt: skip
+            return
         await AuditRepository(self.db).record(
             actor=self.actor,
             action=action,
@@ -54,7 +65,26 @@ class Context:
             if self._rules is None:
                 self._rules = (await rules_for(self.db, self.respondent.organisation_id),)
             found = self.text_kinds[question_id] = classify_text(text, self._rules[0])
-            await AnswerRepository(self.db).set_text_kind(
+            if self.writes is None or not self.writes.set_text_kind(
                 session_id=self.session_id, question_id=question_id, kind=found[0]
-            )
+            ):
+                await AnswerRepository(self.db).set_text_kind(
+                    session_id=self.session_id, question_id=question_id, kind=found[0]
+                )
         return found
+
+    async def record_answer(
+        self, *, question_id: str, value: Any, raw: str | None, parsed: bool, skipped: bool
+    ) -> None:
+        """The answer to `question_id` of this session (a second one replaces the value and
+        keeps both texts)."""
+        if self.writes is not None:
+            self.writes.add_answer(
+                session_id=self.session_id, question_id=question_id, value=value, raw=raw,
+                parsed=parsed, skipped=skipped, at=self.now,
+            )  # fmt: skip
+            return
+        await AnswerRepository(self.db).upsert(
+            session_id=self.session_id, question_id=question_id, value=value, raw=raw,
+            parsed=parsed, skipped=skipped, at=self.now,
+        )  # fmt: skip
