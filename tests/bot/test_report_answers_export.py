@@ -62,8 +62,9 @@ async def world(runtime: Runtime) -> dict[str, Any]:
         people = {r.id: r for r in await s.scalars(select(Respondent).order_by(Respondent.id))}
         ids = list(people)
         assert [people[i].is_test for i in ids] == [False, False, True]
-        # A campaign's session remembers its channel (0008): the export shows it.
-        await s.execute(update(SurveySession).where(SurveySession.respondent_id == ids[0]).values(channel="wechat"))
+        # Sessions remember their channel (0008) and the export shows it; one from before 0008
+        # has none, and its cell stays empty.
+        await s.execute(update(SurveySession).where(SurveySession.respondent_id == ids[1]).values(channel=None))
         chen_kind = await s.scalar(
             select(Answer.text_kind)
             .join(SurveySession, SurveySession.id == Answer.session_id)
