@@ -37,6 +37,7 @@ from storage.locks import identity_key, respondent_lock_name
 from storage.models import Respondent, SurveySession
 from storage.repositories.flows import FlowRepository
 from storage.repositories.inbound import InboundRepository
+from storage.repositories.outbox import OutboxRepository
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.sessions import SessionRepository
 from storage.repositories.turns import Loaded, TurnStore, TurnWrites
@@ -83,7 +84,15 @@ class Runtime:
                 lock_name=respondent_lock_name(identity_key(inbound.channel, inbound.account, inbound.external_id)),
             )
             if message_id is None:
-                return Turn(await self._stored_reply(InboundRepository(s), inbound.delivery_key))
+                stored = await self._stored_reply(InboundRepository(s), inbound.delivery_key)
+                # The first delivery outlived the budget and its reply went to the outbox:
+                # handing it back again now would send it twice.
+                in_outbox = (
+                    keep is not None
+                    and keep.deadline is not None
+                    and await OutboxRepository(s).has_key(keep.key(inbound.delivery_key, 0))
+                )
+                return Turn(stored, Kept() if in_outbox else None)
             turn = _TurnState(await store.writes())
             if inbound.bind_respondent is not None:
                 await requests.bind_identity(s, inbound)

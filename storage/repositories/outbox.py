@@ -92,6 +92,10 @@ class OutboxRepository:
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def has_key(self, dedup_key: str) -> bool:
+        found = await self.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key))
+        return found is not None
+
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
 
