@@ -16,11 +16,11 @@ answers in all, written with COPY. Then times
     .venv/bin/python bench/report.py --answers 200000 --keep --parts bc
     .venv/bin/python bench/report.py --reuse --parts a   # again, over the data the --keep run left
 
-Measured (2 vCPUs shared with other test runs, load average 4–5; 990,007 answers of real
-respondents): (a) build_report 16–25 s before migration 0010 and the one-pass counts;
-3–6 s after (load average 3–6; the old queries, timed alternately, 12–14 s); (b) XLSX
-64–85 s wall, 29–35 s of this process's CPU, 29 MB, RSS 92 → 107 MiB; (c) CSV 68–87 s
-wall, 31–40 s CPU, 219 MB, RSS 107 → 118 MiB.
+Measured quiet (2 vCPUs, load average about 1; 990,007 answers of real respondents):
+(a) build_report 1.3-1.7 s (2.2-2.6 s before the statements stopped joining flow_versions
+and all respondents; 16-25 s before migration 0010 and the one-pass counts); (b) XLSX 41 s
+wall, 35 s of this process's CPU, 29 MB, RSS 93 -> 108 MiB; (c) CSV 33 s wall, 30 s CPU,
+219 MB, RSS 108 -> 120 MiB.
 RSS at 100,000 rows is what it is at 900,000: memory stays flat. xlsxwriter's
 constant_memory mode, tried first, took 537 s wall and 166 s CPU for the XLSX.
 """
