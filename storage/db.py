@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -179,6 +180,9 @@ async def driver_connection(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def _configure_sqlite(engine: AsyncEngine, *, memory: bool) -> None:
     sync_engine = engine.sync_engine
 
@@ -193,7 +197,7 @@ def _configure_sqlite(engine: AsyncEngine, *, memory: bool) -> None:
             cursor.execute("PRAGMA foreign_keys=ON")
             # Wait for a writer in another process (the CLI, the worker) instead of failing at
             # once; 30 s, since a loaded 2-core machine was seen to need more than 5.
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if not memory:
                 # Readers do not block the writer and vice versa; NORMAL is durable under WAL
                 # except for the last transactions on power loss, not on a process crash.
@@ -207,10 +211,37 @@ def _configure_sqlite(engine: AsyncEngine, *, memory: bool) -> None:
         # IMMEDIATE: a transaction that read first and then writes, after another process
         # (the CLI) committed, fails at once with "database is locked" (a stale snapshot;
         # busy_timeout does not apply). Taking the write lock at BEGIN waits instead.
-        # Sent in one hand-over to aiosqlite's thread (SQLAlchemy's own statement path
-        # costs several, each while the writer lock is held): every transaction begins here.
+        # Every transaction begins here. Tried first on the event loop's thread without
+        # waiting: a hand-over to aiosqlite's thread waits for the GIL each way (up to the
+        # 5 ms switch interval while the loop is busy), and the next transaction queues behind
+        # it. Only when another process holds the lock does the wait go to aiosqlite's thread.
         driver = connection.connection.driver_connection
-        await_only(driver._execute(_begin_immediate, driver._conn))
+        if not _begin_immediate_now(driver._conn):
+            await_only(driver._execute(_begin_immediate, driver._conn))
+
+    def _do_commit(dbapi_connection: Any) -> None:
+        # On the loop's thread for the same reason: COMMIT of a transaction that holds the
+        # write lock waits for nobody, and under WAL with synchronous=NORMAL it does not
+        # sync (a checkpoint, every 1,000 pages, does).
+        raw = dbapi_connection.driver_connection._conn
+        if raw.in_transaction:
+            raw.execute("COMMIT").close()
+
+    sync_engine.dialect.do_commit = _do_commit  # type: ignore[method-assign]
+
+
+def _begin_immediate_now(connection: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE if the write lock is free now; False (nothing begun) if it is not."""
+    connection.execute("PRAGMA busy_timeout=0").close()
+    try:
+        connection.execute("BEGIN IMMEDIATE").close()
+        return True
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+        return False
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}").close()
 
 
 def _begin_immediate(connection: Any) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -62,6 +63,38 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_db: Database) ->
     async with sqlite_db.transaction() as s:
         assert (await s.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await s.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+
+
+async def test_a_sqlite_writer_waits_for_another_process_holding_the_lock_without_freezing_the_loop(
+    sqlite_db: Database, sqlite_url: str, t0: datetime
+) -> None:
+    """Transactions begin on the event loop's thread when the write lock is free; when another
+    process (the CLI, the worker) holds it, the wait happens on aiosqlite's thread: the
+    transaction goes through once the lock is released, and the loop runs meanwhile."""
+    async with sqlite_db.transaction() as s:  # the app's first connection turns on WAL
+        await s.execute(text("SELECT 1"))
+    other = sqlite3.connect(make_url(sqlite_url).database, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO organisations (code, name, created_at) VALUES ('cli', '另一进程', '2026-01-01')")
+
+        async def write() -> None:
+            async with sqlite_db.transaction() as s:
+                await OrganisationRepository(s).create(code="app", name="应用", at=t0)
+
+        writing = asyncio.create_task(write())
+        ticks = 0
+        for _ in range(20):  # 1 s: the loop keeps running while the writer waits
+            await asyncio.sleep(0.05)
+            ticks += 1
+        assert ticks == 20 and not writing.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(writing, 30)
+    finally:
+        other.close()
+    async with sqlite_db.transaction() as s:
+        codes = set(await s.scalars(select(Organisation.code)))
+    assert codes == {"cli", "app"}
 
 
 async def test_nested_transaction_on_sqlite_is_refused_not_deadlocked(sqlite_db: Database) -> None:
