@@ -61,8 +61,8 @@ def _question_en(q: dict[str, Any]) -> str | None:
         return f"On {label}, " + ", ".join(parts) + "."
     if q["type"] == "nps" and q.get("nps") and q["nps"]["score"] is not None:
         n = q["nps"]
-        return (f"On {label}, the Net Promoter Score is {number(n['score'])} ({n['promoters']} promoters, "
-                f"{n['passives']} passives, {n['detractors']} detractors).")  # fmt: skip
+        return (f"On {label}, the Net Promoter Score is {number(n['score'])} ({_n(n['promoters'], 'promoter')}, "
+                f"{_n(n['passives'], 'passive')}, {_n(n['detractors'], 'detractor')}).")  # fmt: skip
     if q["type"] == "number" and q.get("numbers") and q["numbers"]["count"]:
         n = q["numbers"]
         return f"On {label}, {n['count']} answered: mean {number(n['mean'])}, median {number(n['median'])}."
@@ -75,10 +75,20 @@ def _closing_zh(figures: dict[str, Any]) -> str:
             f"向上级组织反映{t['passed_up']}个。")  # fmt: skip
 
 
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 ticket', '3 tickets', '1 person', '2 people'."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
+
+
 def _closing_en(figures: dict[str, Any]) -> str:
-    t = figures["tickets"]
-    return (f"{figures['opinions']} opinions were gathered; {t['opened']} tickets were opened from them, "
-            f"{t['resolved']} solved and {t['passed_up']} passed up to a parent organisation.")  # fmt: skip
+    t, opinions = figures["tickets"], figures["opinions"]
+    return (f"{_n(opinions, 'opinion')} {_were(opinions)} gathered; {_n(t['opened'], 'ticket')} "
+            f"{_were(t['opened'])} opened from them, {t['resolved']} solved and {t['passed_up']} passed up to a "
+            f"parent organisation.")  # fmt: skip
 
 
 def summary_zh(report: dict[str, Any]) -> list[str]:
@@ -101,15 +111,17 @@ def summary_zh(report: dict[str, Any]) -> list[str]:
 def summary_en(report: dict[str, Any]) -> list[str]:
     """The same paragraphs in English."""
     totals = report["totals"]
-    opening = f"{totals['started']} people were followed up, {totals['completed']} of whom answered every question"
+    opening = (f"{_n(totals['started'], 'person', 'people')} {_were(totals['started'])} followed up, "
+               f"{totals['completed']} of whom answered every question")  # fmt: skip
     if totals["invited"]:
         opening += f" ({totals['invited']} invited)"
     paragraphs = [opening + ". " + _closing_en(totals)]
     for f in report["flows"]:
-        text = (f"{f['category_label_en']}. {f['started']} people were followed up, {f['completed']} of whom "
-                f"answered every question.")  # fmt: skip
+        text = (f"{f['category_label_en']}. {_n(f['started'], 'person', 'people')} {_were(f['started'])} followed "
+                f"up, {f['completed']} of whom answered every question.")  # fmt: skip
         if f["invited"]:
-            text += f" {f['invited']} were invited; {f['declined']} declined and {f['opted_out']} opted out."
+            text += (f" {f['invited']} {_were(f['invited'])} invited; {f['declined']} declined and "
+                     f"{f['opted_out']} opted out.")  # fmt: skip
         text += "".join(" " + s for s in map(_question_en, f["questions"]) if s)
         paragraphs.append(text + " " + _closing_en(f))
     return paragraphs

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -79,11 +80,21 @@ async def test_the_summary_reads_like_the_article(world: ReportWorld) -> None:
     assert "On the aid project overall, 60% answered “Good or very good”, 40% answered “Fair or poor”." in en
 
 
+async def test_the_english_summary_says_one_in_the_singular(world: ReportWorld) -> None:
+    # The donor flow: one person (D1), no opinions, no tickets.
+    donor = summary_en(await whole(world, flow_id="donor"))[1]
+    assert "1 person was followed up, 1 of whom answered every question." in donor
+    assert donor.endswith("0 opinions were gathered; 0 tickets were opened from them, 0 solved and 0 passed up "
+                          "to a parent organisation.")  # fmt: skip
+    # 武侯: S3 (a request for help, tickets T2 and T3, recommend 9) and S4.
+    wuhou = summary_en(await whole(world, flow_id="aid", org="wuhou"))[1]
+    assert "(1 promoter, 0 passives, 0 detractors)" in wuhou
+    assert "1 opinion was gathered; 2 tickets were opened from them" in wuhou
+
+
 async def test_every_number_of_the_summary_is_a_figure(world: ReportWorld) -> None:
     for filters in ({}, {"org": "jinjiang"}, {"until": "2026-06-30"}, {"campaign_id": world.campaign}):
         if "until" in filters:
-            from datetime import date
-
             filters = {"until": date(2026, 6, 30)}
         report = await whole(world, **filters)
         for paragraph in summary_zh(report) + summary_en(report):
