@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     ticket_first_response_minutes: int = Field(default=240, ge=1)
     ticket_resolution_minutes: int = Field(default=2880, ge=1)  # two days
     ticket_sla_every_s: float = Field(default=300, ge=10)
+    # How often running campaigns send their due invitations and reminders; at most once a
+    # minute, as `per_minute` counts per clock minute (sooner after a campaign starts).
+    campaign_tick_every_s: float = Field(default=60, ge=5, le=60)
     # After a ticket is resolved the respondent is asked whether it is solved; no answer in
     # this time brings one reminder, and no answer in as long again leaves it unconfirmed.
     ticket_confirm_after_hours: float = Field(default=48, gt=0, le=24 * 30)

@@ -102,6 +102,7 @@ def job_config(container: Container) -> JobConfig:
             public_url=settings.public_url,
         ),
         tickets=settings.tickets,
+        campaign_tick_every=timedelta(seconds=settings.campaign_tick_every_s),
     )
 
 

@@ -30,4 +30,4 @@ async def ensure_recurring(s: AsyncSession, ctx: JobContext) -> None:
     if ctx.config.staff_digest is not None:
         await staff_digest.ensure_scheduled(s, now=ctx.now, every=ctx.config.staff_digest.every)
     await ticket_sla.ensure_scheduled(s, now=ctx.now, every=ctx.config.tickets.sla_every)
-    await campaign_tick.ensure_scheduled(s, now=ctx.now)
+    await campaign_tick.ensure_scheduled(s, now=ctx.now, every=ctx.config.campaign_tick_every)

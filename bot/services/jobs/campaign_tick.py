@@ -12,8 +12,9 @@ Per campaign, in this order:
    a reminder (the question they stopped at, again), at most `max_reminders`, each
    `remind_after_days` apart.
 
-One run per minute slot (the slot is in the job's dedup key, as for `expire_sessions`), and
-each counts what this minute already queued per account, so `per_minute` holds across runs,
+One run per slot (a minute, or HUIFANG_CAMPAIGN_TICK_EVERY_S; the slot is in the job's
+dedup key, as for `expire_sessions`), and each counts what this clock minute already queued
+per account, so `per_minute` holds however often it runs,
 a run taken again after a stale claim included. Idempotent as a due job must be: every message carries the
 dedup key of (campaign, member, attempt), and each member is read again before it is
 acted on. Someone in the middle of another survey is not interrupted: they are looked at
@@ -39,6 +40,7 @@ from flows import engine
 from flows.schema import Flow as ParsedFlow
 from storage.models import Campaign, ChannelIdentity, DueJob, Flow, SurveySession
 from storage.models.survey_session import OPEN_STATUSES
+from storage.repositories.audit import AuditRepository
 from storage.repositories.campaigns import INVITATION, CampaignRepository, DueMember, message_key
 from storage.repositories.due_jobs import DueJobRepository
 from storage.repositories.flows import FlowRepository
@@ -60,12 +62,12 @@ def slot_key(start: datetime) -> str:
     return f"{KIND}:{start.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
-async def ensure_scheduled(s: AsyncSession, *, now: datetime) -> int | None:
+async def ensure_scheduled(s: AsyncSession, *, now: datetime, every: timedelta = EVERY) -> int | None:
     """Start the chain (due now) unless a run is already pending or running."""
     jobs = DueJobRepository(s)
     if await jobs.has_unfinished(KIND):
         return None
-    return await jobs.schedule(KIND, {}, now, dedup_key=slot_key(slot_start(now, EVERY)), now=now)
+    return await jobs.schedule(KIND, {}, now, dedup_key=slot_key(slot_start(now, every)), now=now)
 
 
 @dataclass
@@ -82,6 +84,8 @@ async def run(s: AsyncSession, job: DueJob, ctx: JobContext) -> None:
         try:
             async with s.begin_nested():
                 stats = await tick(s, campaign, ctx)
+                if campaign.ends_at is not None and ctx.now >= campaign.ends_at:
+                    await _finish_at_its_end(s, campaign, ctx.now)
         except Exception:
             # One campaign that cannot run (its flow unpublished since) must not hold up the
             # others; it is tried again, and logged again, next minute.
@@ -89,8 +93,22 @@ async def run(s: AsyncSession, job: DueJob, ctx: JobContext) -> None:
             continue
         if stats.invited or stats.reminded or stats.unreachable:
             log.info("campaign %s: %s", campaign.id, stats)
-    following = slot_start(ctx.now, EVERY) + EVERY
+    every = ctx.config.campaign_tick_every
+    following = slot_start(ctx.now, every) + every
     await DueJobRepository(s).schedule(KIND, {}, following, dedup_key=slot_key(following), now=ctx.now)
+
+
+async def _finish_at_its_end(s: AsyncSession, campaign: Campaign, now: datetime) -> None:
+    """Past its end date a running campaign is finished, as an admin would have done: its
+    last deliveries were recorded above, nothing more goes out, and surveys under way can
+    still be completed."""
+    campaign.status = "finished"
+    campaign.finished_at = campaign.updated_at = now
+    await AuditRepository(s).record(
+        actor="system", action="campaign_finished", subject_type="campaign", subject_id=campaign.id,
+        data={"name": campaign.name, "reason": "ends_at", "ends_at": str(campaign.ends_at)}, at=now,
+    )  # fmt: skip
+    log.info("campaign %s: finished at its end (%s)", campaign.id, campaign.ends_at)
 
 
 async def tick(s: AsyncSession, campaign: Campaign, ctx: JobContext) -> TickStats:

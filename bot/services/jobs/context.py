@@ -26,6 +26,8 @@ class JobConfig:
     # chain is not seeded, and a run claimed anyway fails, to be retried by another worker.
     staff_digest: StaffDigestConfig | None = None
     tickets: TicketConfig = field(default_factory=TicketConfig)
+    # How often running campaigns send what is due (at most a minute: `per_minute`).
+    campaign_tick_every: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)

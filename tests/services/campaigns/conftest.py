@@ -86,16 +86,20 @@ class Campaigns:
         async with self.db.transaction() as s:
             await fn(s, self.admin(), campaign_id, now=at)
 
-    def config(self) -> JobConfig:
-        return JobConfig(engine=DEFAULT_CONFIG, flows=self.flows, expire_sweep_every=timedelta(minutes=10))
+    def config(self, every: timedelta = campaign_tick.EVERY) -> JobConfig:
+        return JobConfig(
+            engine=DEFAULT_CONFIG, flows=self.flows, expire_sweep_every=timedelta(minutes=10),
+            campaign_tick_every=every,
+        )  # fmt: skip
 
-    async def tick(self, at: datetime) -> JobStats:
-        """One scheduler pass at `at`, as the worker makes it (the chain seeded if needed)."""
+    async def tick(self, at: datetime, every: timedelta = campaign_tick.EVERY) -> JobStats:
+        """One scheduler pass at `at`, as the worker makes it (the chain seeded if needed),
+        with campaigns looked at `every` (HUIFANG_CAMPAIGN_TICK_EVERY_S)."""
         async with self.db.transaction() as s:
-            await campaign_tick.ensure_scheduled(s, now=at)
+            await campaign_tick.ensure_scheduled(s, now=at, every=every)
         return await run_due_jobs_once(
             self.db, {campaign_tick.KIND: campaign_tick.run}, now=at, batch=10,
-            stale_after=timedelta(minutes=5), max_attempts=3, config=self.config(),
+            stale_after=timedelta(minutes=5), max_attempts=3, config=self.config(every),
         )  # fmt: skip
 
     async def outbox(self) -> list[OutboxMessage]:

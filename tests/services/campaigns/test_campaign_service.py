@@ -15,7 +15,7 @@ from bot.services.campaigns import CampaignDraft, CampaignError, CampaignStateEr
 from bot.services.jobs import campaign_tick
 from bot.services.runtime import Runtime
 from flows import engine
-from storage.models import Campaign, OutboxMessage, SurveySession
+from storage.models import AuditEntry, Campaign, OutboxMessage, SurveySession
 from storage.repositories.campaigns import CampaignRepository, Segment
 from storage.repositories.flows import FlowRepository
 from storage.repositories.respondents import RespondentRepository
@@ -118,6 +118,40 @@ async def test_the_throttle_holds_per_account_across_ticks(world: Campaigns) -> 
     assert await sent() == Counter(main=5, second=3)
     per_minute = Counter((r.account, r.created_at.replace(second=0)) for r in await world.outbox())
     assert max(per_minute.values()) == 2
+
+
+async def test_looked_at_every_five_seconds_the_throttle_still_holds_per_minute(world: Campaigns) -> None:
+    for _ in range(5):
+        await world.person()
+    campaign = await world.create(per_minute=2)
+    await world.start(campaign)
+    every = timedelta(seconds=5)
+    for second in range(0, 60, 5):
+        await world.tick(shanghai(1, 9, 0, second), every)
+    assert len(await world.outbox()) == 2
+    await world.tick(shanghai(1, 9, 1, 0), every)
+    await world.tick(shanghai(1, 9, 1, 5), every)
+    assert len(await world.outbox()) == 4
+
+
+async def test_a_running_campaign_past_its_end_is_finished_and_sends_nothing_more(world: Campaigns) -> None:
+    for _ in range(3):
+        await world.person()
+    campaign = await world.create(per_minute=1, ends_at=shanghai(1, 9, 2))
+    await world.start(campaign)
+    await world.tick(shanghai(1, 9, 0))
+    await world.tick(shanghai(1, 9, 1))
+    assert len(await world.outbox()) == 2
+    await world.tick(shanghai(1, 9, 2))
+    await world.tick(shanghai(1, 9, 3))
+    assert len(await world.outbox()) == 2
+    async with world.db.transaction() as s:
+        row = await s.get(Campaign, campaign)
+        assert row is not None and row.status == "finished" and row.finished_at == shanghai(1, 9, 2)
+        audit = (await s.scalars(select(AuditEntry).where(AuditEntry.action == "campaign_finished"))).one()
+    assert (audit.actor, audit.subject_id, audit.data["reason"]) == ("system", str(campaign), "ends_at")
+    # The one not yet invited stays queued: nobody is invited after the campaign ended.
+    assert sorted(m.status for m in (await world.members(campaign)).values()) == ["invited", "invited", "queued"]
 
 
 async def test_a_job_run_twice_never_doubles_an_invitation(world: Campaigns) -> None:
