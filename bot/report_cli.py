@@ -54,7 +54,7 @@ def report(
     fmt: str,
     output: Path | None,
 ) -> None:
-    from bot.services.report_formats import TEXT_FORMATS, render_text, write_report
+    from bot.services.report_formats import TEXT_FORMATS, left_out_note, render_text, write_report
     from bot.services.reports import ReportError, build_report, parse_day
     from storage.repositories.organisations import Scope
 
@@ -75,6 +75,8 @@ def report(
         )  # fmt: skip
 
     data = run_in_transaction(work, refused=(ReportError,), prefix="未生成报告 no report: ")
+    if data.get("test_sessions_left_out"):
+        click.echo(f"注意 note: {left_out_note(data)}", err=True)
     if output is None:
         click.echo(render_text(data, fmt), nl=False)
         return

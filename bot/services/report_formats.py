@@ -91,7 +91,15 @@ def crosstab_table(report: dict[str, Any]) -> Table | None:
 
 def filters_line(report: dict[str, Any]) -> str:
     given = [f"{k}={v}" for k, v in report["filters"].items() if v is not None]
-    return "筛选 filters: " + (", ".join(given) if given else "无 none") + f" · 生成 generated {report['generated_at']}"
+    line = "筛选 filters: " + (", ".join(given) if given else "无 none") + f" · 生成 generated {report['generated_at']}"
+    return line + (f" · {left_out_note(report)}" if report.get("test_sessions_left_out") else "")
+
+
+def left_out_note(report: dict[str, Any]) -> str:
+    n = report.get("test_sessions_left_out") or 0
+    return (f"测试受访者的问卷{n}份未计入（终端对话 huifang chat 和模拟器里的都是测试）"
+            f" {n} survey{'' if n == 1 else 's'} of test respondents not counted (huifang chat and the simulator "
+            f"make test respondents)")  # fmt: skip
 
 
 def _view(report: dict[str, Any]) -> dict[str, Any]:
@@ -227,5 +235,6 @@ def render_text(report: dict[str, Any], fmt: str) -> str:
     raise ValueError(f"{fmt} is written to a file")
 
 
-__all__ = ["FILE_FORMATS", "FORMATS", "TEXT_FORMATS", "Table", "crosstab_table", "flow_tables", "print_stylesheet",
+__all__ = ["FILE_FORMATS", "FORMATS", "TEXT_FORMATS", "Table", "crosstab_table", "flow_tables", "left_out_note",
+           "print_stylesheet",
            "render_text", "to_html", "to_json", "to_markdown", "write_docx", "write_report"]  # fmt: skip

@@ -365,6 +365,7 @@ async def build_report(
         for key, value in ticket_figures.items():
             totals["tickets"][key] += value
 
+    left_out = await repo.test_sessions(sel)
     crosstab = None
     if crosstab_by is not None and question is not None:
         crosstab = await _crosstab(s, repo, sel, cats, crosstab_by, question)
@@ -382,6 +383,7 @@ async def build_report(
         "totals": totals,
         "flows": out_flows,
         "crosstab": crosstab,
+        "test_sessions_left_out": left_out,
     }
 
 

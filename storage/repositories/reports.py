@@ -128,8 +128,8 @@ class TextRow:
     ticket_id: int | None
 
 
-def _respondent_filter(sel: Selection, person: Any = Respondent) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [person.is_test.is_(False), in_scope(person.organisation_id, sel.scope)]
+def _respondent_filter(sel: Selection, person: Any = Respondent, *, tests: bool = False) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [person.is_test.is_(tests), in_scope(person.organisation_id, sel.scope)]
     if sel.org_path is not None:
         where.append(
             person.organisation_id.in_(select(Organisation.id).where(Organisation.path.startswith(sel.org_path)))
@@ -137,20 +137,21 @@ def _respondent_filter(sel: Selection, person: Any = Respondent) -> list[ColumnE
     return where
 
 
-def _counted_respondent(sel: Selection, respondent_id: Any) -> ColumnElement[bool]:
-    """The respondent counts. Not a join: over the whole system only the few test respondents
-    are left out, an anti-join against a hash of those few (measured over a million answers:
-    the join to all 100,000 respondents was a third of the report's time)."""
+def _counted_respondent(sel: Selection, respondent_id: Any, *, tests: bool = False) -> ColumnElement[bool]:
+    """The respondent counts (or, with `tests`, is a test respondent the selection would
+    have counted). Not a join: over the whole system only the few test respondents are left
+    out, an anti-join against a hash of those few (measured over a million answers: the join
+    to all 100,000 respondents was a third of the report's time)."""
     person = aliased(Respondent, name="counted")  # never correlated with a query's own respondents
-    if sel.scope.path == "/" and sel.org_path is None:
+    if sel.scope.path == "/" and sel.org_path is None and not tests:
         return ~exists().where(person.id == respondent_id, person.is_test.is_(True))
-    return respondent_id.in_(select(person.id).where(*_respondent_filter(sel, person)))
+    return respondent_id.in_(select(person.id).where(*_respondent_filter(sel, person, tests=tests)))
 
 
-def _session_filter(sel: Selection, versions: Versions) -> list[ColumnElement[bool]]:
+def _session_filter(sel: Selection, versions: Versions, *, tests: bool = False) -> list[ColumnElement[bool]]:
     where = [
         SurveySession.flow_version_id.in_(list(versions)) if versions else false(),
-        _counted_respondent(sel, SurveySession.respondent_id),
+        _counted_respondent(sel, SurveySession.respondent_id, tests=tests),
     ]
     if sel.campaign_id is not None:
         where.append(SurveySession.campaign_id == sel.campaign_id)
@@ -259,6 +260,12 @@ class ReportRepository:
             ).group_by(SurveySession.flow_version_id)
         )
         return {versions[r[0]]: SessionCounts(*(int(v) for v in r[1:])) for r in rows}
+
+    async def test_sessions(self, sel: Selection) -> int:
+        """The selection's sessions of test respondents (`huifang chat`, the simulator), which
+        no figure counts: said in the report, so zeros after a try-out explain themselves."""
+        where = _session_filter(sel, await self.versions(sel), tests=True)
+        return int(await self.session.scalar(select(func.count()).select_from(SurveySession).where(*where)) or 0)
 
     async def members(self, sel: Selection) -> dict[int, MemberCounts]:
         """Per flow (the campaign's). invited: the invitation was written, or an interviewer

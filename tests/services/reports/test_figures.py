@@ -56,6 +56,15 @@ async def test_every_figure_of_the_whole_data_set(world: ReportWorld) -> None:
     assert flow(data, "donor")["tickets"]["opened"] == 0
 
 
+async def test_surveys_of_test_respondents_count_nowhere_but_are_said_to_be_left_out(world: ReportWorld) -> None:
+    assert (await report(world))["test_sessions_left_out"] == 1  # S7, p7's
+    assert (await report(world, org="jinjiang"))["test_sessions_left_out"] == 1
+    assert (await report(world, org="wuhou"))["test_sessions_left_out"] == 0
+    assert (await report(world, flow_id="donor"))["test_sessions_left_out"] == 0
+    wuhou = Scope(f"/{world.orgs['chengdu']}/{world.orgs['wuhou']}/")
+    assert (await report(world, scope=wuhou))["test_sessions_left_out"] == 0
+
+
 async def test_questions_follow_the_newest_version_then_the_older_ones(world: ReportWorld) -> None:
     aid = flow(await report(world), "aid")
     assert [q["id"] for q in aid["questions"]] == ["overall", "services", "age", "recommend", "opinion", "visited"]

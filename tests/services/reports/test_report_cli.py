@@ -43,6 +43,17 @@ def test_docx_and_crosstab(world: ReportWorld, cli_env: None, tmp_path: Path) ->
     assert any(t.startswith("人道救助类。本次共回访人道救助对象5人") for t in texts)
 
 
+def test_surveys_of_test_respondents_are_said_to_be_left_out(world: ReportWorld, cli_env: None) -> None:
+    # S7 is the test respondent p7's (jinjiang): counted nowhere, but said, so that a try-out
+    # with `huifang chat` does not just show zeros.
+    code, out, err = run("--format", "md")
+    assert code == 0
+    assert "注意 note: 测试受访者的问卷1份未计入" in err and "1 survey of test respondents not counted" in err
+    assert "测试受访者的问卷1份未计入" in out
+    code, out, err = run("--org", "wuhou", "--format", "md")
+    assert code == 0 and "未计入" not in err + out
+
+
 def test_md_html_xlsx_csv(world: ReportWorld, cli_env: None, tmp_path: Path) -> None:
     code, out, _ = run("--format", "md")
     assert code == 0 and out.startswith("# 回访报告")
