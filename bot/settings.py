@@ -6,12 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 
 from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot
 from bot.services.ticket_config import TicketConfig
+from bot.services.working_time import WorkingTime, WorkingTimeError, parse_working_time
 from flows.engine import EngineConfig
 from storage.secrets import parse_keys
 
@@ -89,6 +90,14 @@ class Settings(BaseSettings):
     ticket_first_response_minutes: int = Field(default=240, ge=1)
     ticket_resolution_minutes: int = Field(default=2880, ge=1)  # two days
     ticket_sla_every_s: float = Field(default=300, ge=10)
+    # Office hours for those service levels (bot/services/working_time.py): "08:30-17:30"
+    # makes the minutes above working minutes on working days (ISO weekdays "1-5"), with
+    # public holidays off and 调休 weekend days worked (dates or ranges, comma-separated:
+    # "2026-10-01..2026-10-07"). Empty: round the clock.
+    ticket_working_hours: str = ""
+    ticket_working_days: str = "1-5"
+    ticket_holidays: str = ""
+    ticket_extra_workdays: str = ""
     # How often running campaigns send their due invitations and reminders; at most once a
     # minute, as `per_minute` counts per clock minute (sooner after a campaign starts).
     campaign_tick_every_s: float = Field(default=60, ge=5, le=60)
@@ -187,7 +196,22 @@ class Settings(BaseSettings):
             resolution=timedelta(minutes=self.ticket_resolution_minutes),
             sla_every=timedelta(seconds=self.ticket_sla_every_s),
             confirm_after=timedelta(hours=self.ticket_confirm_after_hours),
+            working_time=self.working_time,
         )
+
+    @property
+    def working_time(self) -> WorkingTime:
+        return parse_working_time(
+            self.ticket_working_hours, self.ticket_working_days, self.ticket_holidays, self.ticket_extra_workdays
+        )
+
+    @model_validator(mode="after")
+    def _working_time_is_readable(self) -> Settings:
+        try:
+            self.working_time  # noqa: B018 - parsed now, so a bad value stops the start with its reason
+        except WorkingTimeError as error:
+            raise ValueError(f"HUIFANG_TICKET_WORKING_*: {error}") from None
+        return self
 
     @property
     def engine(self) -> EngineConfig:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import tickets
 from bot.services.staff import StaffPrincipal, account_of, handler_in_scope
+from bot.services.ticket_config import TicketConfig
 from bot.services.ticket_views import ticket_at_version, ticket_in_scope
 from bot.services.tickets import TicketError
 
@@ -49,6 +50,7 @@ async def perform(
     version: int | None,
     text: str | None = None,
     user: str | None = None,
+    config: TicketConfig | None = None,
 ) -> Done:
     ticket = await ticket_in_scope(s, me.scope, ticket_id)
     if ticket is None:
@@ -66,7 +68,7 @@ async def perform(
     elif action == "resolve":
         await tickets.resolve(s, ticket, resolution=text or "", by=by, expected_version=version, now=now)
     elif action == "reopen":
-        await tickets.reopen(s, ticket, by=by, expected_version=version, now=now, reason=text)
+        await tickets.reopen(s, ticket, by=by, expected_version=version, now=now, reason=text, config=config)
     elif action == "note":
         ticket = await ticket_at_version(s, ticket, version)
         await tickets.add_note(s, ticket, text=text or "", by=by, now=now)

@@ -99,7 +99,10 @@ def tickets_api_router() -> APIRouter:
         now = container.clock()
         try:
             version = getattr(body, "version", None)
-            await perform(s, me, ticket_id, action, now=now, version=version, text=text, user=user)
+            await perform(
+                s, me, ticket_id, action, now=now, version=version, text=text, user=user,
+                config=container.settings.tickets,
+            )
         except (TicketNotFound, TicketError) as exc:
             raise_for(exc)
         return await _detail(s, me, ticket_id, now)

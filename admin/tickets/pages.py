@@ -150,7 +150,8 @@ def tickets_pages_router() -> APIRouter:
         chosen = next(a for a in ACTIONS if a == action)  # the Literal, for the type checker
         try:
             done = await perform(
-                s, me, ticket_id, chosen, now=container.clock(), version=version, text=text, user=user
+                s, me, ticket_id, chosen, now=container.clock(), version=version, text=text, user=user,
+                config=container.settings.tickets,
             )
         except TicketNotFound:
             return _not_found(request, me)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.services.working_time import ALWAYS, WorkingTime
+
 
 @dataclass(frozen=True, slots=True)
 class TicketConfig:
@@ -16,3 +18,5 @@ class TicketConfig:
     # The respondent's time to answer "is it solved?" before the one reminder, and again
     # after it before the ticket is left unconfirmed (bot/services/ticket_followup.py).
     confirm_after: timedelta = timedelta(hours=48)
+    # The office hours the service levels count (the respondent's time above is clock time).
+    working_time: WorkingTime = ALWAYS

@@ -243,8 +243,8 @@ async def open_ticket(
         status=NEW,
         priority=priority if priority is not None else (queue.priority if queue is not None else 2),
         dedup_key=dedup_key,
-        first_response_due_at=now + first_response,
-        resolution_due_at=now + resolution,
+        first_response_due_at=config.working_time.add(now, first_response),
+        resolution_due_at=config.working_time.add(now, resolution),
         now=now,
     )
     if ticket is None:
@@ -356,6 +356,7 @@ async def reopen(
     expected_version: int | None,
     now: datetime,
     reason: str | None = None,
+    config: TicketConfig | None = None,
 ) -> Ticket:
     """Not solved after all (the respondent says "还没有", or staff reopen a closed one):
     one step more urgent, counted, the resolution clock restarted; the assignee is told."""
@@ -368,9 +369,10 @@ async def reopen(
     ticket.closed_at = None
     ticket.resolved_at = None
     ticket.resolution = None  # the history keeps it (the resolve entry and this one)
+    config = config or TicketConfig()
     queue = await QueueRepository(s).get(ticket.queue_id) if ticket.queue_id is not None else None
-    minutes = queue.resolution_minutes if queue is not None else int(TicketConfig().resolution.total_seconds() // 60)
-    ticket.resolution_due_at = now + timedelta(minutes=minutes)
+    whole = timedelta(minutes=queue.resolution_minutes) if queue is not None else config.resolution
+    ticket.resolution_due_at = config.working_time.add(now, whole)
     await s.flush()
     await ticket_notices.notify_reopened(s, ticket, now=now)
     return ticket
@@ -498,8 +500,8 @@ async def escalate_for_sla(s: AsyncSession, ticket: Ticket, *, now: datetime, co
     first = timedelta(minutes=new_queue.first_response_minutes) if new_queue is not None else config.first_response
     whole = timedelta(minutes=new_queue.resolution_minutes) if new_queue is not None else config.resolution
     if ticket.first_response_at is None:
-        ticket.first_response_due_at = now + first
-    ticket.resolution_due_at = now + whole
+        ticket.first_response_due_at = config.working_time.add(now, first)
+    ticket.resolution_due_at = config.working_time.add(now, whole)
     await TicketRepository(s).add_event(
         ticket.id,
         at=now,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import tickets
 from bot.services.handlers.context import Context
 from bot.services.handlers.session_lifecycle import on_lifecycle
+from bot.services.ticket_config import TicketConfig
 from bot.services.ticket_followup import ticket_of
 from flows import events as ev
 from storage.models import Respondent
@@ -36,12 +37,13 @@ async def on_completed(ctx: Context, e: ev.SessionCompleted) -> None:
     if found is not None:
         await apply_outcome(
             ctx.db, ticket_id=found[0], round_=found[1], respondent=ctx.respondent,
-            answers=ctx.state.get("answers", {}), now=ctx.now,
+            answers=ctx.state.get("answers", {}), now=ctx.now, config=ctx.tickets,
         )  # fmt: skip
 
 
 async def apply_outcome(
-    s: AsyncSession, *, ticket_id: int, round_: int, respondent: Respondent, answers: dict[str, Any], now: datetime
+    s: AsyncSession, *, ticket_id: int, round_: int, respondent: Respondent, answers: dict[str, Any], now: datetime,
+    config: TicketConfig | None = None,
 ) -> str | None:
     """Move the ticket as the respondent's answers say; the new status, or None when the
     answers decide nothing (no answer to `solved`) or the ticket is no longer the one asked
@@ -69,5 +71,7 @@ async def apply_outcome(
     if solved == SOLVED:
         ticket = await tickets.confirm(s, ticket, by=actor, expected_version=None, now=now, satisfaction=satisfaction)
     else:
-        ticket = await tickets.reopen(s, ticket, by=actor, expected_version=None, now=now, reason=NOT_SOLVED_REASON)
+        ticket = await tickets.reopen(
+            s, ticket, by=actor, expected_version=None, now=now, reason=NOT_SOLVED_REASON, config=config
+        )
     return ticket.status

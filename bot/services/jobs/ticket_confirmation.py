@@ -189,6 +189,6 @@ async def timeout(s: AsyncSession, job: DueJob, ctx: JobContext) -> None:
         await surveys.end_survey(s, respondent, session, now=ctx.now, reason="timeout", actor=ACTOR)
         # They said whether it is solved and stopped before the rest: that answer counts.
         if await apply_outcome(s, ticket_id=ticket.id, round_=round_, respondent=respondent, answers=answers,
-                               now=ctx.now) is not None:  # fmt: skip
+                               now=ctx.now, config=ctx.config.tickets) is not None:  # fmt: skip
             return
     await tickets.leave_unconfirmed(s, ticket, by=ACTOR, expected_version=None, now=ctx.now)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from bot.dispatch.scheduler import run_due_jobs_once
@@ -13,6 +15,8 @@ from bot.services import tickets
 from bot.services.catalog import FlowCache
 from bot.services.jobs import JobConfig, JobContext, ensure_recurring, ticket_sla
 from bot.services.ticket_config import TicketConfig
+from bot.services.working_time import SHANGHAI, parse_working_time
+from bot.settings import Settings
 from flows.engine import DEFAULT_CONFIG
 from storage.models import DueJob, StaffNotice, TicketQueue
 from storage.repositories.tickets import TicketRepository
@@ -114,3 +118,62 @@ async def test_resolved_and_closed_tickets_have_no_running_clock(world: World) -
         await tickets.resolve(s, t, resolution="已处理", by=staff, expected_version=2, now=T0 + MIN)
         assert await TicketRepository(s).due_for_sla(T0 + timedelta(days=30)) == []
         assert await tickets.escalate_for_sla(s, t, now=T0 + timedelta(days=30)) is False
+
+
+async def test_with_office_hours_the_clocks_count_working_time_and_nothing_breaches_over_the_weekend(
+    world: World,
+) -> None:
+    office = TicketConfig(working_time=parse_working_time("08:30-17:30", "1-5"))
+    config = JobConfig(engine=DEFAULT_CONFIG, flows=FlowCache(), expire_sweep_every=timedelta(minutes=10),
+                       tickets=office)  # fmt: skip
+    friday_five_pm = datetime(2026, 6, 5, 17, 0, tzinfo=SHANGHAI)
+    async with world.db.transaction() as s:
+        ticket = await tickets.open_ticket(
+            s, respondent=await world.person(s, "jj"), kind="complaint", text="救助款还没收到",
+            category="humanitarian_aid", now=friday_five_pm, config=office,
+        )  # fmt: skip
+        assert ticket is not None
+        # 240 working minutes: 30 on Friday, 210 from Monday's 08:30; 2880: six working days on.
+        assert ticket.first_response_due_at == datetime(2026, 6, 8, 12, 0, tzinfo=SHANGHAI)
+        assert ticket.resolution_due_at == datetime(2026, 6, 15, 11, 0, tzinfo=SHANGHAI)
+        await ensure_recurring(s, JobContext(now=friday_five_pm, config=config))
+
+    async def sla_check(at: datetime) -> None:
+        await run_due_jobs_once(
+            world.db, {ticket_sla.KIND: ticket_sla.run}, now=at, batch=10, stale_after=timedelta(minutes=5),
+            max_attempts=3, config=config,
+        )  # fmt: skip
+
+    for saturday_hour in (9, 13, 21):  # well past four clock hours: not past four working hours
+        await sla_check(datetime(2026, 6, 6, saturday_hour, 0, tzinfo=SHANGHAI))
+    assert await breaches(world, ticket.id) == []
+    monday = datetime(2026, 6, 8, 12, 1, tzinfo=SHANGHAI)
+    await sla_check(monday)
+    assert len(await breaches(world, ticket.id)) == 1
+    async with world.db.transaction() as s:
+        t = await world.ticket(s, ticket.id)
+        assert t.first_response_due_at == datetime(2026, 6, 8, 16, 1, tzinfo=SHANGHAI)  # the new queue's clock, in hours
+
+
+async def test_a_reopened_ticket_gets_its_resolution_clock_in_office_hours(world: World) -> None:
+    office = TicketConfig(working_time=parse_working_time("08:30-17:30", "1-5"))
+    ticket_id = await open_for(world)
+    friday_evening = datetime(2026, 6, 5, 20, 0, tzinfo=SHANGHAI)
+    async with world.db.transaction() as s:
+        staff = await world.user(s, "jj_staff")
+        t = await tickets.assign(s, await world.ticket(s, ticket_id), to_user=staff, by=staff, expected_version=1, now=T0)
+        t = await tickets.resolve(s, t, resolution="已处理", by=staff, expected_version=2, now=T0)
+        t = await tickets.reopen(s, t, by=staff, expected_version=3, now=friday_evening, config=office)
+        # 2880 working minutes from Monday's opening: five days of nine hours, then 3 hours.
+        assert t.resolution_due_at == datetime(2026, 6, 15, 11, 30, tzinfo=SHANGHAI)
+
+
+def test_bad_office_hours_stop_the_start_with_the_setting_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUIFANG_TICKET_WORKING_HOURS", "17:30-08:30")
+    with pytest.raises(ValidationError, match=r"HUIFANG_TICKET_WORKING_\*: .*closing must come after opening"):
+        Settings()
+    monkeypatch.setenv("HUIFANG_TICKET_WORKING_HOURS", "08:30-17:30")
+    monkeypatch.setenv("HUIFANG_TICKET_HOLIDAYS", "2026-10-01..2026-10-07")
+    assert Settings().tickets.working_time.add(
+        datetime(2026, 9, 30, 17, 0, tzinfo=SHANGHAI), timedelta(minutes=60)
+    ) == datetime(2026, 10, 8, 9, 0, tzinfo=SHANGHAI)
