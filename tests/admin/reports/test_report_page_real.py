@@ -49,13 +49,29 @@ async def surveyed(staffed: Database) -> None:
         await chat.say(rating)
 
 
-async def test_the_page_shows_the_answers_of_the_callers_districts(client: httpx.AsyncClient, surveyed: None) -> None:
+async def test_the_page_shows_the_answers_of_the_callers_districts(
+    client: httpx.AsyncClient, surveyed: None, staffed: Database
+) -> None:
+    async with staffed.transaction() as s:
+        jinjiang = await s.scalar(select(Organisation.id).where(Organisation.code == "jinjiang"))
     await log_in(client, "zhangsan")  # 锦江
     r = await client.get("/console/reports")
     assert r.status_code == 200, r.text
     rows = dict(re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">(\d+)</td>", r.text))
     assert (rows["非常好"], rows["好"], rows["不好"]) == ("1", "1", "0")  # 武侯's 不好 is not 锦江's
     assert "50%" in r.text and 'class="chart"' in r.text
+    assert 'id="left-out"' not in r.text  # no test respondents here
+
+    # A try-out in the simulator (a test respondent of 锦江): not counted, but said.
+    tester = Chat(Runtime(staffed), "t", channel="simulator", account="sim")
+    tester.organisation_id = jinjiang
+    await tester.start("人道救助")
+    await tester.say("好的")
+    await tester.say("不好")
+    r = await client.get("/console/reports")
+    rows = dict(re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">(\d+)</td>", r.text))
+    assert (rows["非常好"], rows["好"], rows["不好"]) == ("1", "1", "0")
+    assert 'id="left-out"' in r.text and "测试受访者的问卷 1 份未计入" in r.text
 
     r = await client.get("/console/reports", params={"category": "pets"})
     assert r.status_code == 422 and "未知的类别 unknown category: pets" in r.text
