@@ -16,6 +16,7 @@ from admin.web import mount_console
 from bot.channels.wechat.route import wechat_router
 from bot.container import open_container
 from bot.dispatch.worker import InProcessWorker
+from bot.long_running import settle_after_start
 from bot.settings import Settings
 from bot.web.errors import validation_error
 from bot.web.simulator import simulator_router
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runtime = container.runtime
             # Embedded default: the outbox is sent from inside this process (one writer).
             worker = InProcessWorker(container) if container.wants_in_process_worker else None
+            settle_after_start()
             try:
                 yield
             finally:

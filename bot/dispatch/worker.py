@@ -18,6 +18,7 @@ from bot.container import Clock, Container, open_container, utcnow
 from bot.dispatch.dispatcher import DispatchStats, dispatch_once
 from bot.dispatch.scheduler import run_scheduler
 from bot.dispatch.sender import Sender
+from bot.long_running import settle_after_start
 from bot.services.jobs import HANDLERS, JobConfig
 from bot.services.staff_notices import StaffDigestConfig
 from bot.settings import Settings
@@ -116,6 +117,7 @@ async def run_until_signalled(settings: Settings) -> None:
     try:
         # Workers migrate (when allowed) but never publish flows: that is the web side's.
         async with open_container(settings, publish_defaults=False) as container:
+            settle_after_start()
             await run_worker(container, stop=stop)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
