@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -320,3 +321,17 @@ async def test_accounts_outside_the_scope_are_answered_like_unknown_ones(
         assert f"没有这个用户 no such user: {outside}" in a.text
         assert _same(a.text, outside) == _same(b.text, unknown)
     assert await can_log_in(app, outside)
+
+
+async def test_a_locked_account_shows_until_when_and_a_new_password_lifts_the_lock(app: FastAPI, staffed: Database) -> None:
+    async with staffed.transaction() as s:
+        locked = await s.scalar(select(StaffUser).where(StaffUser.username == "lisi"))
+        assert locked is not None
+        locked.locked_until = datetime(2099, 1, 1, 1, 0, tzinfo=UTC)
+    async with console(app, "admin") as (c, csrf):
+        html = (await c.get("/console/users")).text
+        assert "已锁定 <span class=\"en\">Locked</span>" in html and "至 2099-01-01 09:00" in html  # Shanghai time
+        data = {"csrf_token": csrf, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+        assert (await c.post("/console/users/lisi/password", data=data)).status_code == 303
+        assert "已锁定" not in (await c.get("/console/users")).text
+    assert (await user(staffed, "lisi")).locked_until is None
