@@ -335,3 +335,19 @@ async def test_a_locked_account_shows_until_when_and_a_new_password_lifts_the_lo
         assert (await c.post("/console/users/lisi/password", data=data)).status_code == 303
         assert "已锁定" not in (await c.get("/console/users")).text
     assert (await user(staffed, "lisi")).locked_until is None
+
+
+async def test_the_district_admin_sees_what_the_city_admin_did_to_their_accounts(app: FastAPI, staffed: Database) -> None:
+    async with console(app, "admin") as (c, csrf):
+        assert (await c.post("/console/users/zhangsan/disable", data={"csrf_token": csrf, "confirm": "yes"})).status_code == 303
+        data = {"csrf_token": csrf, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+        assert (await c.post("/console/users/lisi/password", data=data)).status_code == 303
+    for action in ("staff_disabled", "password_reset"):
+        [entry] = await audit(staffed, action)
+        assert entry.actor == "staff:admin" and entry.data["organisation"] in ("jinjiang", "chunxi")
+    async with console(app, "jjadmin") as (c, _):
+        html = (await c.get("/console/audit?actor=staff:admin")).text
+    assert "staff_disabled" in html and "password_reset" in html
+    async with console(app, "whadmin") as (c, _):
+        html = (await c.get("/console/audit?actor=staff:admin")).text
+    assert "staff_disabled" not in html and "password_reset" not in html
