@@ -51,6 +51,7 @@ NAV = (
     NavItem("/console/calls", "电话回访", "Phone calls"),
     NavItem("/console/campaigns", "活动", "Campaigns"),
     NavItem("/console/reports", "报表", "Reports"),
+    NavItem("/console/users", "员工账号", "Staff"),
     NavItem("/console/audit", "审计日志", "Audit log"),
 )
 

@@ -32,6 +32,7 @@ from admin.routing.api import routing_api_router
 from admin.static_files import static_router
 from admin.tickets.api import tickets_api_router
 from admin.tickets.pages import tickets_pages_router
+from admin.users.pages import users_pages_router
 from bot.settings import Settings
 
 
@@ -66,6 +67,7 @@ def _routers() -> tuple[APIRouter, ...]:
         reports_pages_router(),
         campaigns_api_router(),
         campaigns_pages_router(),
+        users_pages_router(),
         static_router(),
     )
 

@@ -259,7 +259,9 @@ async def disable_user(s: AsyncSession, *, username: str, now: datetime, actor: 
     if user.disabled_at is None:
         await StaffRepository(s).disable(user, at=now)
     ended = await StaffSessionRepository(s).revoke_all_for_user(user.id, at=now)
-    await _audit(s, actor, "staff_disabled", user, {"sessions_ended": ended}, now)
+    # The account's organisation owns the entry: its admins and those above see it.
+    data = {"organisation": (await _organisation(s, user)).code, "sessions_ended": ended}
+    await _audit(s, actor, "staff_disabled", user, data, now)
     return user
 
 
@@ -272,7 +274,8 @@ async def reset_password(
     check_password(password, username=user.username)
     await StaffRepository(s).set_password(user, await hash_password(password), at=now)
     ended = await StaffSessionRepository(s).revoke_all_for_user(user.id, at=now)
-    await _audit(s, actor, "password_reset", user, {"sessions_ended": ended}, now)
+    data = {"organisation": (await _organisation(s, user)).code, "sessions_ended": ended}
+    await _audit(s, actor, "password_reset", user, data, now)
     return user
 
 

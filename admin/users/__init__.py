@@ -1,0 +1,1 @@
+"""Staff accounts for admins: /console/users (员工账号)."""
