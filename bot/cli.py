@@ -393,16 +393,17 @@ def telegram_poll(bot_name: str | None) -> None:
 @click.argument("public_url")
 @click.option("--bot", "bot_name", default=None, help="Bot name from HUIFANG_TELEGRAM_BOTS (needed if several).")
 def telegram_webhook(public_url: str, bot_name: str | None) -> None:
-    from bot.channels.telegram.config import choose_bot
+    from bot.channels.telegram.config import choose_bot, webhook_url
 
     settings = Settings()
     config = choose_bot(settings.telegram_bots, bot_name)
     if isinstance(config, str):
         click.echo(config, err=True)
         sys.exit(2)
-    from bot.channels.telegram.webhook import register_webhook
-
     try:
+        webhook_url(config, public_url)  # refused now, not after importing aiogram
+        from bot.channels.telegram.webhook import register_webhook
+
         url = asyncio.run(register_webhook(config, public_url, settings.telegram_api_base))
     except ValueError as exc:  # no webhook_secret, or not an https:// address
         click.echo(f"未登记 not registered: {exc}", err=True)

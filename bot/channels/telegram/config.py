@@ -81,3 +81,13 @@ def make_bot(token: str, api_base: str = DEFAULT_API_BASE) -> Bot:
     from aiogram.client.telegram import TelegramAPIServer
 
     return Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(api_base)))
+
+
+def webhook_url(config: TelegramBot, public_base_url: str) -> str:
+    """Where Telegram is to post `config`'s updates; ValueError when it cannot be registered.
+    Apart from the webhook module so the CLI refuses at once, before importing aiogram (4 s)."""
+    if config.webhook_secret is None:
+        raise ValueError(f"bot {config.name} has no webhook_secret: set one before using a webhook")
+    if not public_base_url.startswith("https://"):
+        raise ValueError("Telegram posts only to https:// URLs")
+    return f"{public_base_url.rstrip('/')}/telegram/{config.name}"

@@ -22,7 +22,7 @@ from aiogram import Bot
 from aiogram.types import Update
 from fastapi import APIRouter, BackgroundTasks, FastAPI, HTTPException, Request, Response
 
-from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot, TelegramSettings, make_bot
+from bot.channels.telegram.config import DEFAULT_API_BASE, TelegramBot, TelegramSettings, make_bot, webhook_url
 from bot.channels.telegram.handler import TelegramHandler
 from bot.channels.telegram.parse import parse_update
 from bot.services.runtime import Runtime
@@ -106,11 +106,8 @@ async def register_webhook(config: TelegramBot, public_base_url: str, api_base: 
 
     Pending updates are kept (drop_pending_updates=False): they are handled when they arrive.
     """
-    if config.webhook_secret is None:
-        raise ValueError(f"bot {config.name} has no webhook_secret: set one before using a webhook")
-    if not public_base_url.startswith("https://"):
-        raise ValueError("Telegram posts only to https:// URLs")
-    url = f"{public_base_url.rstrip('/')}/telegram/{config.name}"
+    url = webhook_url(config, public_base_url)
+    assert config.webhook_secret is not None  # webhook_url refuses a bot without one
     bot = make_bot(config.token.get_secret_value(), api_base)
     try:
         await bot.set_webhook(
