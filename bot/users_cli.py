@@ -1,4 +1,4 @@
-"""`huifang users create | list | disable | reset-password`: staff accounts of the console.
+"""`huifang users create | list | disable | enable | reset-password`: staff accounts of the console.
 
 Passwords are read from standard input (`--password-stdin`), never from an option, so they
 stay out of the shell history and the process list:
@@ -139,6 +139,17 @@ def disable(username: str) -> None:
         return (await disable_user(s, username=username, now=now)).username
 
     click.echo(f"已停用 disabled {_run(work, '未停用 not disabled')}")
+
+
+@users.command("enable", help="启用账号 Enable a disabled account: it may log in again with its password.")
+@click.argument("username")
+def enable(username: str) -> None:
+    from bot.services.staff import enable_user
+
+    async def work(s: AsyncSession, now: datetime) -> str:
+        return (await enable_user(s, username=username, now=now)).username
+
+    click.echo(f"已启用 enabled {_run(work, '未启用 not enabled')}")
 
 
 @users.command("reset-password", help="重设密码 Set a new password (ends the account's sessions, lifts a lockout).")

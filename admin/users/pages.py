@@ -28,6 +28,7 @@ from bot.services.staff_console import AccountNotFound
 DONE = {
     "created": ("已创建账号", "Account created"),
     "disabled": ("已停用账号，其登录已全部退出", "Account disabled; its sessions have ended"),
+    "enabled": ("已启用账号，可以再登录", "Account enabled; it can log in again"),
     "password": ("已重设密码，其登录已全部退出", "Password reset; its sessions have ended"),
     "role": ("已变更角色或机构", "Role or organisation changed"),
     "unchanged": ("无变化", "Nothing changed"),
@@ -142,6 +143,17 @@ def users_pages_router() -> APIRouter:
         except StaffError as error:
             return await _refused(request, s, me, username, now, error)
         return RedirectResponse(_user_url(done, done="disabled"), status_code=303)
+
+    @router.post("/users/{username}/enable", response_model=None)
+    async def enable(
+        request: Request, username: Username, me: ConsoleAdmin, s: DbSession, container: AppContainer
+    ) -> HTMLResponse | RedirectResponse:
+        now = container.clock()
+        try:
+            done = await staff_console.enable_account(s, me, username=username, now=now)
+        except StaffError as error:
+            return await _refused(request, s, me, username, now, error)
+        return RedirectResponse(_user_url(done, done="enabled"), status_code=303)
 
     @router.post("/users/{username}/password", response_model=None)
     async def new_password(

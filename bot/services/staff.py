@@ -265,6 +265,17 @@ async def disable_user(s: AsyncSession, *, username: str, now: datetime, actor: 
     return user
 
 
+async def enable_user(s: AsyncSession, *, username: str, now: datetime, actor: str = "cli") -> StaffUser:
+    """A disabled account may log in again, with the password it had (reset it if that was
+    the reason). Enabling an active account changes nothing and records nothing."""
+    user = await _existing(s, username)
+    if user.disabled_at is not None:
+        await StaffRepository(s).enable(user, at=now)
+        data = {"organisation": (await _organisation(s, user)).code}
+        await _audit(s, actor, "staff_enabled", user, data, now)
+    return user
+
+
 async def reset_password(
     s: AsyncSession, *, username: str, password: str, now: datetime, actor: str = "cli"
 ) -> StaffUser:

@@ -26,6 +26,7 @@ from bot.services.staff import (
     StaffRead,
     create_user,
     disable_user,
+    enable_user,
     list_users,
     normalise_username,
     reset_password,
@@ -42,6 +43,7 @@ __all__ = [
     "check_repeated",
     "create_account",
     "disable_account",
+    "enable_account",
     "organisations_for",
     "reset_account_password",
 ]
@@ -133,6 +135,12 @@ async def disable_account(s: AsyncSession, me: StaffPrincipal, *, username: str,
     if found.id == me.id:
         raise StaffError("不能停用自己的账号 you cannot disable your own account")
     return (await disable_user(s, username=found.username, now=now, actor=_actor(me))).username
+
+
+async def enable_account(s: AsyncSession, me: StaffPrincipal, *, username: str, now: datetime) -> str:
+    """A disabled account in `me`'s scope may log in again."""
+    found = await account(s, me, username)
+    return (await enable_user(s, username=found.username, now=now, actor=_actor(me))).username
 
 
 async def reset_account_password(

@@ -81,6 +81,11 @@ class StaffRepository:
         user.updated_at = at
         await self.session.flush()
 
+    async def enable(self, user: StaffUser, *, at: datetime) -> None:
+        user.disabled_at = None
+        user.updated_at = at
+        await self.session.flush()
+
     async def count_failure(self, user: StaffUser) -> int:
         """Adds one failed login in the database itself and returns the new count, so two
         wrong passwords sent at once both count."""

@@ -165,6 +165,33 @@ async def test_an_admin_disables_an_account_its_session_ends_and_it_cannot_log_i
     assert entry.actor == "staff:jjadmin" and entry.subject_id == str((await user(staffed, "zhangsan")).id)
 
 
+async def test_a_disabled_account_is_enabled_again_and_logs_in_with_its_password(
+    app: FastAPI, staffed: Database
+) -> None:
+    async with console(app, "jjadmin") as (c, csrf):
+        await c.post("/console/users/zhangsan/disable", data={"csrf_token": csrf, "confirm": "yes"})
+        assert not await can_log_in(app, "zhangsan")
+        page = await c.get("/console/users/zhangsan")
+        assert "启用账号" in page.text and "Enable account" in page.text
+        r = await c.post("/console/users/zhangsan/enable", data={"csrf_token": csrf})
+        assert r.status_code == 303 and r.headers["location"] == "/console/users/zhangsan?done=enabled"
+        html = (await c.get(r.headers["location"])).text
+        assert "已启用账号" in html and "正常 <span class=\"en\">Active</span>" in html
+        # Without the form's token nothing happens.
+        await c.post("/console/users/zhangsan/disable", data={"csrf_token": csrf, "confirm": "yes"})
+        refused = await c.post("/console/users/zhangsan/enable", data={})
+        assert refused.status_code == 403
+    assert not await can_log_in(app, "zhangsan")
+    [entry] = await audit(staffed, "staff_enabled")
+    assert entry.actor == "staff:jjadmin" and entry.data["organisation"] == "jinjiang"
+    # Another district's admin: the same answer as for an account that does not exist.
+    async with console(app, "whadmin") as (c, csrf):
+        theirs = await c.post("/console/users/zhangsan/enable", data={"csrf_token": csrf})
+        nobody = await c.post("/console/users/nobody/enable", data={"csrf_token": csrf})
+        assert theirs.status_code == nobody.status_code == 404
+    assert not await can_log_in(app, "zhangsan")
+
+
 async def test_an_admin_sets_a_new_password_the_old_one_stops_working(app: FastAPI, staffed: Database) -> None:
     async with console(app, "admin") as (c, csrf):
         data = {"csrf_token": csrf, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}

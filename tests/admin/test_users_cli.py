@@ -58,6 +58,10 @@ def test_create_list_disable_and_reset(huifang, db_url: str) -> None:
     assert "disabled 已停用" in huifang("users", "list", "--org", "jinjiang").output
     assert not can_log_in(db_url, "zhangsan", "新的足够长的密码 2026")
 
+    assert huifang("users", "enable", "zhangsan").output.strip() == "已启用 enabled zhangsan"
+    assert "active 正常" in huifang("users", "list", "--org", "jinjiang").output
+    assert can_log_in(db_url, "zhangsan", "新的足够长的密码 2026")
+
 
 @pytest.mark.parametrize(
     ("args", "stdin", "line"),
@@ -69,6 +73,7 @@ def test_create_list_disable_and_reset(huifang, db_url: str) -> None:
         (["reset-password", "nobody"], PASSWORD, "未重设 not reset: 没有这个用户 no such user: nobody"),
         (["list", "--org", "nowhere"], None, "无法列出 cannot list: 未知的机构 unknown organisation: nowhere"),
         (["disable", "nobody"], None, "未停用 not disabled: 没有这个用户 no such user: nobody"),
+        (["enable", "nobody"], None, "未启用 not enabled: 没有这个用户 no such user: nobody"),
     ],
 )
 def test_mistakes_exit_1_with_one_clear_line(huifang, args: list[str], stdin: str | None, line: str) -> None:
