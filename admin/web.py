@@ -7,6 +7,7 @@ from functools import cache
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
+from admin.account.pages import account_pages_router
 from admin.audit.api import audit_api_router
 from admin.audit.pages import audit_pages_router
 from admin.auth.api import auth_api_router
@@ -56,6 +57,7 @@ def _routers() -> tuple[APIRouter, ...]:
         audit_api_router(),
         tickets_pages_router(),
         audit_pages_router(),
+        account_pages_router(),
         respondent_import_router(),  # before /console/respondents/{id}
         qr_letters_router(),  # before /console/respondents/{id}
         respondents_api_router(),

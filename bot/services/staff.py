@@ -290,6 +290,45 @@ async def reset_password(
     return user
 
 
+async def change_own_password(
+    s: AsyncSession,
+    me: StaffPrincipal,
+    *,
+    current: str,
+    password: str,
+    password_again: str,
+    now: datetime,
+    policy: StaffPolicy = StaffPolicy(),
+) -> int:
+    """The caller's own new password, proved by the current one; how many of their other
+    sessions ended (whoever knew the old password is out; this one stays). StaffError when
+    refused, with nothing changed except this: a wrong current password counts as a failed
+    login (a stolen session cannot guess it freely), and at the lockout every session of the
+    account ends."""
+    if password != password_again:
+        raise StaffError("两次输入的新密码不一致 the two new passwords differ")
+    user = await account_of(s, me)
+    repo = StaffRepository(s)
+    if len(current) > MAX_PASSWORD or not await _verify(user.password_hash, current):
+        failures = await repo.count_failure(user)
+        await _audit(s, f"staff:{user.username}", "password_change_failed", user, {"failures": failures}, now)
+        lock = policy.lock_for(failures)
+        if lock is not None:
+            await repo.lock_until(user, now + lock, at=now)
+            ended = await StaffSessionRepository(s).revoke_all_for_user(user.id, at=now)
+            data = {"until": (now + lock).isoformat(), "failures": failures, "sessions_ended": ended}
+            await _audit(s, "system", "locked", user, data, now)
+        raise StaffError("当前密码不对 the current password is wrong")
+    if password == current:
+        raise StaffError("新密码不能与当前密码相同 the new password must differ from the current one")
+    check_password(password, username=user.username)
+    await repo.set_password(user, await hash_password(password), at=now)
+    ended = await StaffSessionRepository(s).revoke_all_for_user(user.id, at=now, keep=me.session_id)
+    data = {"organisation": me.organisation_code, "other_sessions_ended": ended}
+    await _audit(s, f"staff:{user.username}", "password_changed", user, data, now)
+    return ended
+
+
 # --- logging in --------------------------------------------------------------------------
 
 

@@ -161,10 +161,11 @@ class StaffSessionRepository:
             row.revoked_at = at
             await self.session.flush()
 
-    async def revoke_all_for_user(self, user_id: int, *, at: datetime) -> int:
+    async def revoke_all_for_user(self, user_id: int, *, at: datetime, keep: int | None = None) -> int:
+        """End the account's sessions (all but `keep`); how many were open."""
         result = await self.session.execute(
             update(StaffSession)
-            .where(StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None))
+            .where(StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None), StaffSession.id != (keep or 0))
             .values(revoked_at=at)
             .execution_options(synchronize_session=False)
         )

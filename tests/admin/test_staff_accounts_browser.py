@@ -118,3 +118,35 @@ def test_create_an_account_and_disable_it(server: str, browser: Any, width: int,
         assert errors == []
     finally:
         context.close()
+
+
+def test_staff_change_their_own_password_from_their_name_in_the_header(server: str, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    mine = "张三自己的新密码 2026"
+    try:
+        page.goto(f"{server}/console/login")
+        page.fill("#username", "zhangsan")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server}/console")
+        page.get_by_role("link", name="张三").click()
+        page.wait_for_url(f"{server}/console/account")
+        assert page.locator("h1").inner_text().startswith("我的账号")
+        page.fill("input[name=current]", PASSWORD)
+        page.fill("input[name=password]", mine)
+        page.fill("input[name=password_again]", mine)
+        _fits(page, 390)
+        screenshot(page, "staff-accounts", "390-5-my-account")
+        page.get_by_role("button", name="修改密码").click()
+        page.wait_for_url(f"{server}/console/account?done=password")
+        assert page.locator(".notice").inner_text().startswith("密码已修改")
+        screenshot(page, "staff-accounts", "390-6-password-changed")
+        assert _logs_in(server, "zhangsan", mine) and not _logs_in(server, "zhangsan", PASSWORD)
+        assert errors == []
+    finally:
+        context.close()
