@@ -238,14 +238,21 @@ def worker() -> None:
     asyncio.run(run_until_signalled(Settings()))
 
 
-@main.command(help="在终端里答一份问卷 Take a survey in the terminal.")
+@main.command(
+    help="在终端里答一份问卷 Take a survey in the terminal: a try-out (a test respondent, not counted in "
+    "reports), or with --interview the answers of a real person (phone, face to face, paper form)."
+)
 @click.option("--category", required=True, help="Category code or Chinese name, e.g. humanitarian_aid or 人道救助.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
 @click.option("--org", "org_code", default=None, help="Take the survey as a respondent of this organisation.")
-def chat(category: str, lang: str, org_code: str | None) -> None:
+@click.option(
+    "--interview", is_flag=True,
+    help="代录访谈 Record what a real person answered (by phone, face to face, on paper): counted in reports.",
+)  # fmt: skip
+def chat(category: str, lang: str, org_code: str | None, interview: bool) -> None:
     from bot.channels.console import run_console
 
-    code = asyncio.run(run_console(Settings(), category, lang, org_code))
+    code = asyncio.run(run_console(Settings(), category, lang, org_code, interview=interview))
     sys.exit(code)
 
 

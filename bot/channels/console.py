@@ -1,4 +1,7 @@
-"""The console channel: a respondent's conversation in a terminal, for demos."""
+"""The console channel: a respondent's conversation in a terminal. For demos and try-outs by
+default (channel "console": a test respondent, never counted in reports); with `interview`,
+an interviewer entering what a person answered by phone, face to face or on a paper form
+(channel "interview": a real respondent, counted like any other)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,13 @@ def _print(reply: Reply) -> None:
         print(f"\n回访> {m.text}", flush=True)
 
 
-async def run_console(settings: Settings, category: str, lang: str, organisation: str | None = None) -> int:
+INTERVIEW_CHANNEL = "interview"
+
+
+async def run_console(
+    settings: Settings, category: str, lang: str, organisation: str | None = None, *, interview: bool = False
+) -> int:
+    channel = INTERVIEW_CHANNEL if interview else "console"
     async with open_container(settings) as container:
         runtime = container.runtime
         try:
@@ -35,12 +44,17 @@ async def run_console(settings: Settings, category: str, lang: str, organisation
             )
             print(f"未知的类别 unknown category: {category}\n可选 choose one of: {names}", file=sys.stderr)
             return 2
-        person = f"console-{uuid.uuid4().hex[:12]}"
+        person = f"{channel}-{uuid.uuid4().hex[:12]}"
+        if interview:
+            print("代录访谈：此人的回答计入报告。 Recording an interview: this person's answers count in reports.")
+        else:
+            print("试用：终端里的受访者是测试数据，不计入报告（代录真实访谈请用 --interview）。"
+                  " A try-out: not counted in reports (use --interview to record a real interview).")  # fmt: skip
         seq = count(1)
 
         def inbound(kind: str, text: str | None = None, payload: str | None = None) -> Inbound:
             return Inbound(
-                channel="console", account="local", external_id=person, kind=kind,  # type: ignore[arg-type]
+                channel=channel, account="local", external_id=person, kind=kind,  # type: ignore[arg-type]
                 delivery_key=f"console:{person}:{next(seq)}", at=datetime.now(UTC),
                 text=text, start_payload=payload, lang=lang, organisation_id=org_id,
             )
@@ -55,5 +69,5 @@ async def run_console(settings: Settings, category: str, lang: str, organisation
                 return 0
             reply = await runtime.handle(inbound("text", text=line))
             _print(reply)
-            if not await has_open_survey(container.db, "console", "local", person):
+            if not await has_open_survey(container.db, channel, "local", person):
                 return 0

@@ -97,9 +97,9 @@ def filters_line(report: dict[str, Any]) -> str:
 
 def left_out_note(report: dict[str, Any]) -> str:
     n = report.get("test_sessions_left_out") or 0
-    return (f"测试受访者的问卷{n}份未计入（终端对话 huifang chat 和模拟器里的都是测试）"
-            f" {n} survey{'' if n == 1 else 's'} of test respondents not counted (huifang chat and the simulator "
-            f"make test respondents)")  # fmt: skip
+    return (f"测试受访者的问卷{n}份未计入（终端对话 huifang chat 和模拟器里的都是测试；代录真实访谈请用 huifang chat "
+            f"--interview） {n} survey{'' if n == 1 else 's'} of test respondents not counted (huifang chat and the "
+            f"simulator make test respondents; huifang chat --interview records a real one)")  # fmt: skip
 
 
 def _view(report: dict[str, Any]) -> dict[str, Any]:

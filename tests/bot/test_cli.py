@@ -69,6 +69,22 @@ def test_chat_runs_a_survey_in_the_terminal(tmp_path: Path) -> None:
     assert "非常感谢您" in done.stdout
 
 
+def test_a_try_out_is_not_counted_and_a_recorded_interview_is(tmp_path: Path) -> None:
+    env = _env(tmp_path / "chat.db")
+    answers = "\n".join(["好的", "2", "3", "1、2", "救助金发放太慢了"]) + "\n"
+    tried = _run(["chat", "--category", "人道救助"], env, stdin=answers)
+    assert tried.returncode == 0 and "不计入报告" in tried.stdout
+    recorded = _run(["chat", "--category", "人道救助", "--interview"], env, stdin=answers)
+    assert recorded.returncode == 0 and "计入报告" in recorded.stdout and "非常感谢您" in recorded.stdout
+    report = _run(["report", "--format", "json"], env)
+    assert report.returncode == 0, report.stderr
+    data = json.loads(report.stdout)
+    [aid] = [f for f in data["flows"] if f["category"] == "humanitarian_aid"]
+    assert (aid["started"], aid["completed"], data["test_sessions_left_out"]) == (1, 1, 1)
+    assert "1 survey of test respondents not counted" in report.stderr
+    assert data["totals"]["opinions"] == 1 and data["totals"]["tickets"]["opened"] >= 1
+
+
 def test_chat_refuses_an_unknown_category(tmp_path: Path) -> None:
     done = _run(["chat", "--category", "nobody"], _env(tmp_path / "chat.db"), stdin="")
     assert done.returncode == 2 and "unknown category" in done.stderr and "humanitarian_aid" in done.stderr
