@@ -98,3 +98,42 @@ def screenshot(page: Any, folder: str, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+WIDTHS = [(390, 844), (1280, 900)]  # a phone's, a desktop's; ids=["phone", "desktop"]
+# What sticks out past the screen's right edge, to name in a failure (tables and code may
+# scroll inside their own boxes; the sections' bar scrolls on a phone).
+_WIDE = """([w, allowed]) => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > w && !e.closest(allowed))
+  .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
+
+def fits(page: Any, width: int, *, scrolls: str = ".scroll, nav.sections") -> None:
+    """The page is no wider than the screen; else the test fails naming what sticks out."""
+    if page.evaluate("document.documentElement.scrollWidth") > width:
+        pytest.fail(f"the page is wider than the screen: {page.evaluate(_WIDE, [width, scrolls])}")
+
+
+@contextmanager
+def console_page(browser: Any, width: int, height: int) -> Iterator[tuple[Any, list[str]]]:
+    """A page of its own (zh-CN, this viewport) and the errors the browser reports on it:
+    script errors and console errors, where a CSP refusal lands. Closed afterwards."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        yield page, errors
+    finally:
+        context.close()
+
+
+def log_in(page: Any, base: str, username: str, password: str) -> None:
+    """Through the login form, as a person would; ends on the console's home page."""
+    page.goto(f"{base}/console/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/console")

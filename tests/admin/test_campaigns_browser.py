@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import ROOT, chromium, huifang, huifang_env, screenshot, serving
+from tests.browser import ROOT, WIDTHS, chromium, console_page, fits, huifang, huifang_env, log_in, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
 PEOPLE = 4
@@ -44,27 +44,13 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-def _fits(page: Any, width: int) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page is wider than the screen"
-
-
-@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 900)], ids=["phone", "desktop"])
+@pytest.mark.parametrize(("width", "height"), WIDTHS, ids=["phone", "desktop"])
 def test_create_start_and_watch_the_progress(server: str, browser: Any, width: int, height: int) -> None:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(f"{server}/console/login")
-        page.fill("#username", "wang")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server}/console")
+    with console_page(browser, width, height) as (page, errors):
+        log_in(page, server, "wang", PASSWORD)
         page.get_by_role("link", name="活动").click()
         page.wait_for_url(f"{server}/console/campaigns")
-        _fits(page, width)
+        fits(page, width)
         screenshot(page, "campaigns", f"{width}-1-list")
 
         page.fill("input[name=name]", f"锦江区回访 {width}")
@@ -91,7 +77,7 @@ def test_create_start_and_watch_the_progress(server: str, browser: Any, width: i
         assert page.locator("[data-count=queued]").inner_text() == "0"
         assert "无微信/Telegram" in page.locator("#unreachable-reasons").inner_text()
         assert page.locator("#progress-updated").inner_text().startswith("更新于")
-        _fits(page, width)
+        fits(page, width)
         page.locator("#progress").scroll_into_view_if_needed()
         screenshot(page, "campaigns", f"{width}-4-progress")
 
@@ -99,5 +85,3 @@ def test_create_start_and_watch_the_progress(server: str, browser: Any, width: i
         page.wait_for_load_state()
         assert page.locator("#campaign-status").inner_text().startswith("已暂停")
         assert errors == []
-    finally:
-        context.close()

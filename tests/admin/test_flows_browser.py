@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 from admin.flows.pages import NEW_FLOW
-from tests.browser import chromium, huifang, huifang_env, screenshot, serving
+from tests.browser import WIDTHS, chromium, fits, huifang, huifang_env, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
-WIDTHS = [(390, 844), (1280, 900)]
 BROKEN_LINE = 22  # NEW_FLOW's "goto: why"
 
 
@@ -34,15 +33,6 @@ def browser() -> Iterator[Any]:
     with chromium() as b:
         yield b
 
-
-_WIDE = """w => [...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > w && !e.closest('.scroll, nav.sections, .code-editor'))
-  .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
-
-
-def _fits(page: Any, width: int) -> None:
-    if page.evaluate("document.documentElement.scrollWidth") > width:
-        pytest.fail(f"the page is wider than the screen: {page.evaluate(_WIDE, width)}")
 
 
 @pytest.mark.parametrize(("width", "height"), WIDTHS, ids=["phone", "desktop"])
@@ -80,7 +70,7 @@ def test_edit_check_draw_simulate_publish_and_diff(server: str, browser: Any, wi
         assert selected.strip() == "goto: nowhere"
         page.locator("#flow-errors").scroll_into_view_if_needed()
         screenshot(page, "flows", f"{width}-1-error-at-line")
-        _fits(page, width)
+        fits(page, width, scrolls=".scroll, nav.sections, .code-editor")
 
         page.fill("#flow-text", good)
         page.wait_for_selector("#flow-status.good")
@@ -102,7 +92,7 @@ def test_edit_check_draw_simulate_publish_and_diff(server: str, browser: Any, wi
         page.wait_for_selector("#sim-log .sim-note >> text=问卷完成 survey completed")
         page.locator("#sim-log").scroll_into_view_if_needed()
         screenshot(page, "flows", f"{width}-3-simulator")
-        _fits(page, width)
+        fits(page, width, scrolls=".scroll, nav.sections, .code-editor")
 
         page.fill("input[name=note]", "第一版")
         page.click("#publish-button")
@@ -110,7 +100,7 @@ def test_edit_check_draw_simulate_publish_and_diff(server: str, browser: Any, wi
         assert "已发布第 1 版" in page.locator(".notice").inner_text()
         assert page.locator(".diagram svg .node[data-state='overall']").count() == 1
         screenshot(page, "flows", f"{width}-4-published")
-        _fits(page, width)
+        fits(page, width, scrolls=".scroll, nav.sections, .code-editor")
 
         page.goto(f"{server}/console/flows/{flow_id}/edit")
         page.wait_for_selector("#flow-status.good")
@@ -123,12 +113,12 @@ def test_edit_check_draw_simulate_publish_and_diff(server: str, browser: Any, wi
         assert "您总体满意吗？" in page.locator("pre.diff .del").inner_text()
         assert "这次活动您满意吗？" in page.locator("pre.diff .add").inner_text()
         screenshot(page, "flows", f"{width}-5-diff")
-        _fits(page, width)
+        fits(page, width, scrolls=".scroll, nav.sections, .code-editor")
 
         page.goto(f"{server}/console/flows")
         assert flow_id in page.locator("main").inner_text()
         screenshot(page, "flows", f"{width}-6-list")
-        _fits(page, width)
+        fits(page, width, scrolls=".scroll, nav.sections, .code-editor")
         assert not errors, errors
         assert not outside, f"fetched from elsewhere: {outside}"
     finally:

@@ -12,15 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser import chromium, huifang, huifang_env, screenshot, serving
+from tests.browser import WIDTHS, chromium, console_page, fits, huifang, huifang_env, log_in, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
 NEW_PASSWORD = "新的密码 Spring 2026!"
-
-# What sticks out past the screen's right edge, to name in a failure.
-_WIDE = """w => [...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > w && !e.closest('.scroll, nav.sections'))
-  .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +39,6 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-def _fits(page: Any, width: int) -> None:
-    if page.evaluate("document.documentElement.scrollWidth") > width:
-        pytest.fail(f"the page is wider than the screen: {page.evaluate(_WIDE, width)}")
-
-
 def _logs_in(base: str, username: str, password: str) -> bool:
     with httpx.Client(base_url=base) as c:
         form = c.get("/console/login").text
@@ -57,26 +47,16 @@ def _logs_in(base: str, username: str, password: str) -> bool:
         return r.status_code == 303
 
 
-@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 900)], ids=["phone", "desktop"])
+@pytest.mark.parametrize(("width", "height"), WIDTHS, ids=["phone", "desktop"])
 def test_create_an_account_and_disable_it(server: str, browser: Any, width: int, height: int) -> None:
     username = f"zhao{width}"
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    try:
-        page.goto(f"{server}/console/login")
-        page.fill("#username", "wang")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server}/console")
+    with console_page(browser, width, height) as (page, errors):
+        log_in(page, server, "wang", PASSWORD)
         page.get_by_role("link", name="员工账号").click()
         page.wait_for_url(f"{server}/console/users")
         assert page.locator("h1").inner_text().startswith("员工账号")
         assert page.locator("tr[data-username=zhangsan]").inner_text().count("正常") == 1
-        _fits(page, width)
+        fits(page, width)
         screenshot(page, "staff-accounts", f"{width}-1-list")
 
         page.fill("input[name=username]", username)
@@ -86,7 +66,7 @@ def test_create_an_account_and_disable_it(server: str, browser: Any, width: int,
         page.fill("input[name=password]", NEW_PASSWORD)
         page.fill("input[name=password_again]", NEW_PASSWORD)
         page.locator("input[name=password_again]").scroll_into_view_if_needed()
-        _fits(page, width)
+        fits(page, width)
         screenshot(page, "staff-accounts", f"{width}-2-form")
         page.get_by_role("button", name="创建账号").click()
         page.wait_for_url(f"{server}/console/users?done=created*")
@@ -95,20 +75,20 @@ def test_create_an_account_and_disable_it(server: str, browser: Any, width: int,
         row = page.locator(f"tr[data-username={username}]")
         assert "赵六" in row.inner_text() and "只读" in row.inner_text() and "正常" in row.inner_text()
         row.scroll_into_view_if_needed()
-        _fits(page, width)
+        fits(page, width)
         screenshot(page, "staff-accounts", f"{width}-3-created")
         assert _logs_in(server, username, NEW_PASSWORD)
 
         row.get_by_role("link", name=username).click()
         page.wait_for_url(f"{server}/console/users/{username}")
         assert page.locator("#account-status").inner_text().startswith("正常")
-        _fits(page, width)
+        fits(page, width)
         page.check("input[name=confirm]")
         page.get_by_role("button", name="停用").click()
         page.wait_for_url(f"{server}/console/users/{username}?done=disabled")
         assert page.locator("#account-status").inner_text().startswith("已停用")
         assert page.locator(".notice").inner_text().startswith("已停用账号")
-        _fits(page, width)
+        fits(page, width)
         screenshot(page, "staff-accounts", f"{width}-4-disabled")
         assert not _logs_in(server, username, NEW_PASSWORD)
 
@@ -116,31 +96,19 @@ def test_create_an_account_and_disable_it(server: str, browser: Any, width: int,
         page.wait_for_url(f"{server}/console/users")
         assert "已停用" in page.locator(f"tr[data-username={username}]").inner_text()
         assert errors == []
-    finally:
-        context.close()
 
 
 def test_staff_change_their_own_password_from_their_name_in_the_header(server: str, browser: Any) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     mine = "张三自己的新密码 2026"
-    try:
-        page.goto(f"{server}/console/login")
-        page.fill("#username", "zhangsan")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server}/console")
+    with console_page(browser, 390, 844) as (page, errors):
+        log_in(page, server, "zhangsan", PASSWORD)
         page.get_by_role("link", name="张三").click()
         page.wait_for_url(f"{server}/console/account")
         assert page.locator("h1").inner_text().startswith("我的账号")
         page.fill("input[name=current]", PASSWORD)
         page.fill("input[name=password]", mine)
         page.fill("input[name=password_again]", mine)
-        _fits(page, 390)
+        fits(page, 390)
         screenshot(page, "staff-accounts", "390-5-my-account")
         page.get_by_role("button", name="修改密码").click()
         page.wait_for_url(f"{server}/console/account?done=password")
@@ -148,5 +116,3 @@ def test_staff_change_their_own_password_from_their_name_in_the_header(server: s
         screenshot(page, "staff-accounts", "390-6-password-changed")
         assert _logs_in(server, "zhangsan", mine) and not _logs_in(server, "zhangsan", PASSWORD)
         assert errors == []
-    finally:
-        context.close()

@@ -14,10 +14,9 @@ import pytest
 
 from storage.db import Database
 from tests.admin.tickets_world import XSS, add_colleagues, open_ticket, publish_flow
-from tests.browser import chromium, huifang, huifang_env, screenshot, serving
+from tests.browser import WIDTHS, chromium, fits, huifang, huifang_env, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
-WIDTHS = [(390, 844), (1280, 900)]
 
 
 def _seed(database: Path) -> None:
@@ -63,16 +62,6 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-# What sticks out past the screen's right edge, to name in a failure.
-_WIDE = """w => [...document.querySelectorAll('body *')]
-  .filter(e => e.getBoundingClientRect().right > w && !e.closest('.scroll, nav.sections'))
-  .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
-
-
-def _fits(page: Any, width: int) -> None:
-    if page.evaluate("document.documentElement.scrollWidth") > width:
-        pytest.fail(f"the page is wider than the screen: {page.evaluate(_WIDE, width)}")
-
 
 @pytest.mark.parametrize(("width", "height"), WIDTHS, ids=["phone", "desktop"])
 def test_take_a_ticket_and_resolve_it(server: str, browser: Any, width: int, height: int) -> None:
@@ -102,7 +91,7 @@ def test_take_a_ticket_and_resolve_it(server: str, browser: Any, width: int, hei
         overdue_colour = page.evaluate("getComputedStyle(document.querySelector('.badge.overdue')).backgroundColor")
         assert overdue_colour == "rgb(176, 0, 32)"
         screenshot(page, "console", f"{width}-tickets-1-list")
-        _fits(page, width)
+        fits(page, width)
 
         page.get_by_text(words).click()
         page.wait_for_url(f"{server}/console/tickets/*")
@@ -110,14 +99,14 @@ def test_take_a_ticket_and_resolve_it(server: str, browser: Any, width: int, hei
         assert page.locator(".phone").inner_text() == "*******5678"
         assert page.locator(".answers .raised .raw").inner_text() == words
         screenshot(page, "console", f"{width}-tickets-2-ticket")
-        _fits(page, width)
+        fits(page, width)
 
         page.click("#take")
         page.wait_for_url("**done=assign")
         assert "已指派" in page.locator(".notice").inner_text()
         assert "张三丰" in page.locator(".facts").first.inner_text()
         screenshot(page, "console", f"{width}-tickets-3-taken")
-        _fits(page, width)
+        fits(page, width)
 
         page.fill("#resolution", "已联系受访者，救助款已补发 <b>到账</b>")
         page.click("#resolve")
@@ -127,12 +116,12 @@ def test_take_a_ticket_and_resolve_it(server: str, browser: Any, width: int, hei
         assert page.locator("#reopen").count() == 1 and page.locator("#resolve").count() == 0
         page.locator(".history").scroll_into_view_if_needed()
         screenshot(page, "console", f"{width}-tickets-4-resolved")
-        _fits(page, width)
+        fits(page, width)
 
         page.goto(f"{server}/console/queues")
         assert "锦江区红十字会" in page.locator("main").inner_text()
         screenshot(page, "console", f"{width}-tickets-5-queues")
-        _fits(page, width)
+        fits(page, width)
         assert not errors, errors
         assert not outside, f"fetched from elsewhere: {outside}"
     finally:
