@@ -35,7 +35,7 @@ InboundKind = Literal[
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    channel: str  # "wechat" | "telegram" | "console" | "simulator"
+    channel: str  # "wechat" | "telegram" | "console" | "simulator" | "interview"
     account: str  # which Official Account / bot; "local" for the console and the simulator
     external_id: str  # openid, Telegram chat id, simulator visitor id…
     kind: InboundKind

@@ -427,10 +427,16 @@ async def send_message(s: AsyncSession, ticket: Ticket, *, text: str, by: Actor,
     )
 
 
+# Channels a message cannot be sent back on: an interviewer typed the person's answers in
+# (`huifang chat --interview`, the console's phone interviews). Such a person is reached by
+# calling them again, so staff see "no channel" rather than a message that waits forever.
+NO_MESSAGES_BACK = frozenset({"interview", "phone"})
+
+
 async def latest_identity(s: AsyncSession, respondent: Respondent) -> ChannelIdentity | None:
     """The identity of their latest message (WeChat's 48 h window runs on that account),
-    else their newest identity."""
-    identities = await RespondentRepository(s).identities(respondent)
+    else their newest identity; never one of a channel that cannot carry a message back."""
+    identities = [i for i in await RespondentRepository(s).identities(respondent) if i.channel not in NO_MESSAGES_BACK]
     if not identities:
         return None
     last = (

@@ -11,7 +11,8 @@ from storage.models.base import Base, Id, UtcDateTime
 if TYPE_CHECKING:
     from storage.models.respondent import Respondent
 
-CHANNELS = ("wechat", "telegram", "console", "simulator")
+# "interview": an interviewer typed the person's answers in (`huifang chat --interview`).
+CHANNELS = ("wechat", "telegram", "console", "simulator", "interview")
 
 
 class ChannelIdentity(Base):

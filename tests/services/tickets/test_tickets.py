@@ -262,6 +262,21 @@ async def test_a_message_to_an_opted_out_respondent_is_recorded_as_unreachable(w
         assert (await world.ticket(s, ticket_id)).first_response_at == T0 + 2 * MIN
 
 
+async def test_someone_whose_answers_an_interviewer_typed_in_is_recorded_as_having_no_channel(world: World) -> None:
+    # `huifang chat --interview`: nothing can be sent back there; staff call them instead.
+    async with world.db.transaction() as s:
+        person = await RespondentRepository(s).create(category="humanitarian_aid", organisation_id=world.orgs["jinjiang"], at=T0)
+        await RespondentRepository(s).add_identity(person, channel="interview", account="local", external_id="interview-1",
+                                                    at=T0)  # fmt: skip
+        ticket = await tickets.open_ticket(s, respondent=person, kind="complaint", text="救助款还没收到", now=T0)
+        assert ticket is not None
+        staff = await world.user(s, "jj_staff")
+        event = await tickets.send_message(s, ticket, text="您好", by=staff, now=T0 + MIN)
+        assert event.data is not None and event.data["delivery"] == "unreachable"
+        assert "没有联系渠道" in event.data["reason"]
+        assert await s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
 async def test_routing_takes_the_most_specific_queue_then_the_nearest_ancestors(world: World) -> None:
     async with world.db.transaction() as s:
         queues = QueueRepository(s)
