@@ -142,7 +142,7 @@ def users_pages_router() -> APIRouter:
             done = await staff_console.disable_account(s, me, username=username, now=now)
         except StaffError as error:
             return await _refused(request, s, me, username, now, error)
-        return RedirectResponse(_user_url(done, done="disabled"), status_code=303)
+        return _done(done, "disabled")
 
     @router.post("/users/{username}/enable", response_model=None)
     async def enable(
@@ -153,7 +153,7 @@ def users_pages_router() -> APIRouter:
             done = await staff_console.enable_account(s, me, username=username, now=now)
         except StaffError as error:
             return await _refused(request, s, me, username, now, error)
-        return RedirectResponse(_user_url(done, done="enabled"), status_code=303)
+        return _done(done, "enabled")
 
     @router.post("/users/{username}/password", response_model=None)
     async def new_password(
@@ -172,7 +172,7 @@ def users_pages_router() -> APIRouter:
             )
         except StaffError as error:
             return await _refused(request, s, me, username, now, error)
-        return RedirectResponse(_user_url(done, done="password"), status_code=303)
+        return _done(done, "password")
 
     @router.post("/users/{username}/role", response_model=None)
     async def role(
@@ -191,9 +191,14 @@ def users_pages_router() -> APIRouter:
             )
         except StaffError as error:
             return await _refused(request, s, me, username, now, error)
-        return RedirectResponse(_user_url(change.username, done="role" if change.changed else "unchanged"), 303)
+        return _done(change.username, "role" if change.changed else "unchanged")
 
     return router
+
+
+def _done(username: str, what: str) -> RedirectResponse:
+    """After a success: back to the account's page, which says what was done (DONE)."""
+    return RedirectResponse(_user_url(username, done=what), status_code=303)
 
 
 async def _refused(

@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -310,14 +310,10 @@ async def change_own_password(
     user = await account_of(s, me)
     repo = StaffRepository(s)
     if len(current) > MAX_PASSWORD or not await _verify(user.password_hash, current):
-        failures = await repo.count_failure(user)
-        await _audit(s, f"staff:{user.username}", "password_change_failed", user, {"failures": failures}, now)
-        lock = policy.lock_for(failures)
-        if lock is not None:
-            await repo.lock_until(user, now + lock, at=now)
-            ended = await StaffSessionRepository(s).revoke_all_for_user(user.id, at=now)
-            data = {"until": (now + lock).isoformat(), "failures": failures, "sessions_ended": ended}
-            await _audit(s, "system", "locked", user, data, now)
+        await _wrong_password(
+            s, user, actor=f"staff:{user.username}", action="password_change_failed", data={}, policy=policy, now=now,
+            end_sessions=True,
+        )  # fmt: skip
         raise StaffError("当前密码不对 the current password is wrong")
     if password == current:
         raise StaffError("新密码不能与当前密码相同 the new password must differ from the current one")
@@ -365,19 +361,34 @@ async def authenticate(
         await _audit(s, "anonymous", "login_failed", user, {**seen, "reason": "locked"}, now)
         return None
     if not matches:
-        failures = await repo.count_failure(user)
-        failure = {**seen, "reason": "wrong_password", "failures": failures}
-        await _audit(s, "anonymous", "login_failed", user, failure, now)
-        lock = policy.lock_for(failures)
-        if lock is not None:
-            await repo.lock_until(user, now + lock, at=now)
-            await _audit(s, "system", "locked", user, {"until": (now + lock).isoformat(), "failures": failures}, now)
+        await _wrong_password(
+            s, user, actor="anonymous", action="login_failed", data={**seen, "reason": "wrong_password"},
+            policy=policy, now=now,
+        )  # fmt: skip
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         await repo.set_password(user, await hash_password(password), at=now)
     await repo.record_login(user, at=now)
     await _audit(s, f"staff:{user.username}", "login_succeeded", user, {"client": client}, now)
     return user
+
+
+async def _wrong_password(
+    s: AsyncSession, user: StaffUser, *, actor: str, action: str, data: dict[str, Any], policy: StaffPolicy,
+    now: datetime, end_sessions: bool = False,
+) -> None:  # fmt: skip
+    """One more wrong password in a row, audited; at the policy's count the account is locked
+    (and with `end_sessions` its sessions end: the guess came from inside one of them)."""
+    failures = await StaffRepository(s).count_failure(user)
+    await _audit(s, actor, action, user, {**data, "failures": failures}, now)
+    lock = policy.lock_for(failures)
+    if lock is None:
+        return
+    await StaffRepository(s).lock_until(user, now + lock, at=now)
+    locked: dict[str, Any] = {"until": (now + lock).isoformat(), "failures": failures}
+    if end_sessions:
+        locked["sessions_ended"] = await StaffSessionRepository(s).revoke_all_for_user(user.id, at=now)
+    await _audit(s, "system", "locked", user, locked, now)
 
 
 async def start_session(
