@@ -106,6 +106,64 @@ async def _bare_echo(account: str, request: Request) -> Response:
     return Response(_bare_crypto.encrypt_message(reply, q["nonce"], q["timestamp"]), media_type="application/xml")
 
 
+# --- the floor: the bare echo plus the least a survey must store per message --------------
+#
+# One round trip per message through raw asyncpg, in autocommit: the delivery recorded once
+# (a redelivery is refused), the person's advisory lock, their state read and written. This
+# is the one-call design issue 10 measured as the limit (~0.44x of the echo then); anything
+# that keeps each answer costs at least this, so huifang's rate is also given against it.
+
+FLOOR_SCHEMA = [
+    "CREATE TABLE bench_floor_inbox (key text PRIMARY KEY, who text NOT NULL, body text,"
+    " at timestamptz NOT NULL DEFAULT now())",
+    "CREATE TABLE bench_floor_state (who text PRIMARY KEY, step int NOT NULL, answers jsonb NOT NULL)",
+    """CREATE FUNCTION bench_floor_turn(p_key text, p_who text, p_body text) RETURNS int
+    LANGUAGE plpgsql AS $$
+    DECLARE n int;
+    BEGIN
+        INSERT INTO bench_floor_inbox (key, who, body) VALUES (p_key, p_who, p_body) ON CONFLICT DO NOTHING;
+        IF NOT FOUND THEN RETURN -1; END IF;
+        PERFORM pg_advisory_xact_lock(hashtextextended(p_who, 0));
+        INSERT INTO bench_floor_state AS s (who, step, answers) VALUES (p_who, 1, jsonb_build_array(p_body))
+        ON CONFLICT (who) DO UPDATE SET step = s.step + 1, answers = s.answers || jsonb_build_array(p_body)
+        RETURNING step INTO n;
+        RETURN n;
+    END $$""",
+]
+
+
+@contextlib.asynccontextmanager
+async def _floor_pool(app: FastAPI) -> Any:
+    import asyncpg
+    from sqlalchemy import make_url
+
+    url = make_url(os.environ["HUIFANG_DATABASE_URL"]).set(drivername="postgresql")
+    # As huifang's pool: one connection per request in flight, no TLS on the loopback.
+    app.state.pool = await asyncpg.create_pool(
+        url.render_as_string(hide_password=False), min_size=16, max_size=16, ssl=False
+    )
+    try:
+        yield
+    finally:
+        await app.state.pool.close()
+
+
+floor_app = FastAPI(lifespan=_floor_pool)
+floor_app.get("/healthz")(_bare_health)
+
+
+@floor_app.post("/wechat/{account}")
+async def _floor_echo(account: str, request: Request) -> Response:
+    q = request.query_params
+    xml = _bare_crypto.decrypt_message(await request.body(), q["msg_signature"], q["timestamp"], q["nonce"])
+    message = parse_message(xml)
+    text = getattr(message, "content", None) or getattr(message, "event", "") or "?"
+    key = str(message.id) if message.id else f"{message.source}:{message.create_time}:{text}"
+    await request.app.state.pool.fetchval("SELECT bench_floor_turn($1, $2, $3)", key, message.source, text)
+    reply = create_reply(text, message).render()
+    return Response(_bare_crypto.encrypt_message(reply, q["nonce"], q["timestamp"]), media_type="application/xml")
+
+
 # --- simulated followers ------------------------------------------------------------------
 
 
@@ -682,7 +740,20 @@ async def run_database(kind: str, args: argparse.Namespace, env0: dict[str, str]
         )  # fmt: skip
         report("bare echo", bare)
         ratio = huifang.rate / bare.rate if bare.rate else 0.0
-        print(f"{'ratio':>14}: huifang/bare {ratio:.2f}")
+        if kind == "postgresql":
+            for statement in FLOOR_SCHEMA:
+                await _admin(url, statement)
+            floor = await measure(
+                "echo + 1 call", Server(uvicorn_command(["bench.webhook:floor_app"], workers), env), pg, args,
+                echo_check, args.respondents, args.warmup,
+            )  # fmt: skip
+            report("echo + 1 call", floor)
+            print(
+                f"{'ratio':>14}: huifang/bare {ratio:.2f}; echo + 1 call/bare {floor.rate / bare.rate:.2f}; "
+                f"huifang/(echo + 1 call) {huifang.rate / floor.rate:.2f}"
+            )
+        else:
+            print(f"{'ratio':>14}: huifang/bare {ratio:.2f}")
         subscribe, answer, mean = await count_statements(url)
         print(
             f"{'statements':>14}: per subscribe {subscribe:.1f}, per typical answer {answer}, "
