@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, select, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, func, literal, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Organisation
@@ -42,11 +42,20 @@ class Scope:
 
 
 def in_scope(org_id_column: SQLColumnExpression[int | None], scope: Scope) -> ColumnElement[bool]:
-    """A WHERE clause: the row's organisation lies in `scope` (rows of no organisation are
-    seen only by the whole-system scope)."""
+    """A WHERE clause: the row's organisation lies in `scope`.
+
+    Rows of no organisation (a person who wrote in before any organisation existed, or whom
+    an interviewer entered without one) belong to the city society, the oldest root, as their
+    tickets do (bot/services/ticket_queues.root_organisation_id): its scope sees them, a
+    district's does not."""
     if scope.path == "/":
         return true()
-    return org_id_column.in_(select(Organisation.id).where(Organisation.path.startswith(scope.path)))
+    below = org_id_column.in_(select(Organisation.id).where(Organisation.path.startswith(scope.path)))
+    ids = scope.ids_above_and_self()
+    if len(ids) != 1:  # not a root: only its own tree
+        return below
+    oldest_root = select(func.min(Organisation.id)).where(Organisation.parent_id.is_(None)).scalar_subquery()
+    return or_(below, and_(org_id_column.is_(None), literal(ids[0]) == oldest_root))
 
 
 class OrganisationRepository:

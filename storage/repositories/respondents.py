@@ -148,7 +148,7 @@ class RespondentRepository:
 
     async def count_by_organisation(self, scope: Scope, *, include_tests: bool = False) -> dict[int | None, int]:
         """How many respondents each organisation in `scope` has (None: of no organisation,
-        seen only by the whole-system scope)."""
+        seen by the whole-system scope and the city society's, see `in_scope`)."""
         query = select(Respondent.organisation_id, func.count()).where(in_scope(Respondent.organisation_id, scope))
         if not include_tests:
             query = query.where(Respondent.is_test.is_(False))

@@ -60,6 +60,13 @@ async def test_the_tree_scopes_each_office_to_itself_and_what_is_below(db: Datab
         seen = {p.organisation_id for p in await people.in_scope(Scope.of(jinjiang))}
         assert seen == {ids["jinjiang"], ids["chunxi"]}  # not the city's, not 武侯's
         assert len(await people.in_scope(Scope.everything())) == 5
+        # Of no organisation: the city society's, as their tickets are; a later second
+        # root (another society on the same server) does not see them.
+        city = await repo.by_code("chengdu")
+        assert city is not None
+        assert {p.organisation_id for p in await people.in_scope(Scope.of(city))} == {*ids.values(), None}
+        other = await add_organisation(s, code="other", name="另一个红十字会", now=T0)
+        assert await people.in_scope(Scope.of(other)) == []
         rows = await list_organisations(s, scope=Scope.of(jinjiang))
         assert [(r.code, r.depth, r.respondents) for r in rows] == [("jinjiang", 1, 1), ("chunxi", 2, 1)]
 

@@ -3,14 +3,16 @@ hand from the table in conftest's docstring, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 
 from bot.services.reports import ReportError, build_report
 from storage.repositories.organisations import Scope
-from tests.services.reports.conftest import ReportWorld
+from storage.repositories.respondents import RespondentRepository
+from storage.repositories.sessions import SessionRepository
+from tests.services.reports.conftest import T0, ReportWorld, _version
 
 
 async def report(world: ReportWorld, scope: Scope | None = None, **filters: Any) -> dict[str, Any]:
@@ -168,6 +170,23 @@ async def test_a_districts_scope_sees_only_its_people(world: ReportWorld) -> Non
     assert [f["code"] for f in data["flows"]] == ["aid"]  # the donor is jinjiang's
     with pytest.raises(ReportError, match="unknown organisation: jinjiang"):
         await report(world, scope=wuhou, org="jinjiang")
+
+
+async def test_people_of_no_organisation_count_for_the_city_society(world: ReportWorld) -> None:
+    # Interviewed without an organisation (`huifang chat --interview`): the city society's
+    # report counts them, as it gets their tickets; a district's does not.
+    city = Scope(f"/{world.orgs['chengdu']}/")
+    wuhou = Scope(f"/{world.orgs['chengdu']}/{world.orgs['wuhou']}/")
+    before = flow(await report(world, scope=city), "aid")
+    async with world.db.transaction() as s:
+        person = await RespondentRepository(s).create(category="aid", name="电话访谈", at=T0)
+        await SessionRepository(s).create(
+            respondent_id=person.id, flow_version_id=await _version(s, "aid", 2), state={}, status="completed",
+            now=datetime(2026, 6, 20, 10, 0, tzinfo=UTC),
+        )  # fmt: skip
+    after = flow(await report(world, scope=city), "aid")
+    assert (after["started"], after["completed"]) == (before["started"] + 1, before["completed"] + 1)
+    assert flow(await report(world, scope=wuhou), "aid")["started"] == 2  # S3 S4, as before
 
 
 async def test_a_campaign_and_a_flow_and_a_category(world: ReportWorld) -> None:
