@@ -39,6 +39,18 @@ _FILLERS = frozenset("嗯 嗯嗯 哦 呃 额 那个 我选 选 我选择 我觉�
 _CHOICE_PARTICLES = "吧啊呀呢哦啦嘛哈呗咯喔噢"
 _COURTESY_WORDS = re.compile("你好|您好|谢谢您|谢谢你|谢谢|多谢|麻烦了|麻烦你|辛苦了|请问")
 _CJK_NEGATIONS = frozenset("不没别未无")
+# "没有" to "what is the main problem?": the option that says there is none, when the
+# question has exactly one (its code "none", or its words begin so: "没有明显问题",
+# "没有顾虑", "暂无"). Not "无…" alone: "无偿献血" is a kind of donation.
+_NONE_LABEL = re.compile(r"(?:没有|暂无|都没有|无明显|没什么)")
+_NONE_CODES = frozenset({"none", "nothing", "no_problem"})
+_SAYS_NONE = frozenset(
+    """没有 没 无 没了 没啥 没什么 没得 莫得 木有 冇 暂无 暂时没有 都没有 啥也没有 什么都没有 没有什么
+    没有问题 没问题 没什么问题 没啥问题 没有困难 没困难 没什么困难 没有顾虑 没顾虑 没什么顾虑 没有担心
+    没有明显问题 没有明显困难 没有什么问题 没有什么困难 不担心 没毛病 都挺好 挺好 都很好 一切都好 都好 都满意
+    no none nothing nope""".split()
+) | {"no problem", "no problems", "not really"}
+_SAYS_NONE_EDGES = "了的啊呀吧呢哦啦嘛喔噢,.!。，！~ "
 _EN_NEGATION = re.compile(r"(?<![a-z])(?:not|no|never|n't|dont|didnt|isnt|wasnt)(?![a-z])")
 
 
@@ -53,6 +65,7 @@ class _ChoiceTable:
     # Satisfaction level (+2 … -2) -> the options whose words read so; empty unless the
     # options form a scale.
     scale: dict[int, frozenset[int]]
+    none_option: int | None = None  # the one option saying there is nothing ("没有明显问题")
 
 
 def _build_table(question: Question) -> _ChoiceTable:
@@ -82,7 +95,23 @@ def _build_table(question: Question) -> _ChoiceTable:
         by_score={score: frozenset(found) for score, found in by_score.items()},
         cjk_keys=tuple(sorted(cjk, key=lambda item: (-len(item[0]), item))),
         ascii_keys=tuple(sorted(asc, key=lambda item: (-len(item[0]), item))),
+        none_option=_none_option(question),
     )
+
+
+def _none_option(question: Question) -> int | None:
+    found = [
+        index
+        for index, option in enumerate(question.options)
+        if option.code in _NONE_CODES or _NONE_LABEL.match(normalize(option.label.zh).replace(" ", ""))
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+def _says_none(text: str) -> bool:
+    """A bare "没有" ("没有了", "没啥问题", "没有，谢谢"): nothing to pick but "none"."""
+    bare = _COURTESY_WORDS.sub("", text).strip(_SAYS_NONE_EDGES)
+    return bare in _SAYS_NONE or bare.replace(" ", "") in _SAYS_NONE
 
 
 def _scale(question: Question) -> dict[int, frozenset[int]]:
@@ -331,7 +360,10 @@ def _read_choices(table: _ChoiceTable, text: str, by_meaning: bool) -> _Picks:
 
 def parse_choice(question: Question, text: str, multi: bool) -> Parsed:
     table = _table(question)
-    picks = _read_choices(table, normalize(text), by_meaning=not multi)
+    normalized = normalize(text)
+    picks = _read_choices(table, normalized, by_meaning=not multi)
+    if picks == "unrecognised" and table.none_option is not None and _says_none(normalized):
+        picks = frozenset({table.none_option})
     if isinstance(picks, str):
         return FAILED[picks]
     if not multi:

@@ -334,6 +334,39 @@ def test_longer_label_wins_over_the_label_inside_it(raw: str, code: str) -> None
     assert parse_answer(SATISFIED, raw) == _ok(code)
 
 
+PROBLEMS = _question(
+    "single_choice",
+    [
+        _option("slow", "等待时间过长", "The wait is too long"),
+        _option("paperwork", "申请资料过于复杂", "Too much paperwork"),
+        _option("none", "没有明显问题", "No particular problem"),
+    ],
+)
+WORRIES = _question(  # the "none" option known by its words, not its code
+    "multi_choice",
+    [_option("safety", "担心安全问题", "Safety"), _option("free", "无偿献血不方便", "Unpaid donation is awkward"),
+     _option("nothing", "没有顾虑", "No worries")],
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "raw", ["没有", "没", "无", "没有了", "没啥问题", "没什么问题", "暂时没有", "都挺好的", "木有", "没有，谢谢", "No problem"]
+)
+def test_a_bare_no_picks_the_option_saying_there_is_none(raw: str) -> None:
+    # "What is the main problem?" — "没有": older respondents answer so rather than copy the
+    # option's words; asking again would suggest they must name a problem.
+    assert parse_answer(PROBLEMS, raw) == _ok("none")
+    assert parse_answer(WORRIES, raw) == Parsed(ok=True, value=["nothing"])
+
+
+def test_a_bare_no_picks_nothing_where_no_single_option_says_none() -> None:
+    assert parse_answer(SINGLE, "没有") == _fail("unrecognised")  # a scale has no "none" option
+    both = _question("single_choice", [_option("a", "没有参加过", "Never"), _option("b", "没有时间", "No time")])
+    assert parse_answer(both, "没有") == _fail("unrecognised")
+    assert parse_answer(PROBLEMS, "没有等太久") == _fail("unrecognised")  # says something: asked again
+    assert parse_answer(PROBLEMS, "1") == _ok("slow")
+
+
 def test_single_choice_with_many_options_reads_two_digits_as_one_number() -> None:
     assert parse_answer(SINGLE_TWELVE, "12") == _ok("o12")
     assert parse_answer(SINGLE_TWELVE, "⑫") == _ok("o12")
