@@ -71,6 +71,13 @@ SATISFACTION: dict[str, int] = {
         "差 差劲 糟 糟糕 烂 不行 失望 撇 孬 坏 不咋地 不咋样 不怎么样 差评 恼火 不像话".split(), -1
     ),
     **dict.fromkeys("一塌糊涂 极差 糟透".split(), -2),
+    # A face or a thumb sent alone is how many older people on WeChat answer "how was it?".
+    # (Variation selectors are gone after normalize: "❤️" is "❤" here.)
+    **dict.fromkeys("👍 👌 👏 😊 🙂 😀 😃 😄 😁 ☺ ❤ 🥰 😍".split(), 1),
+    "💯": 2,
+    **dict.fromkeys("😐 😑".split(), 0),
+    **dict.fromkeys("👎 🙁 ☹ 😞 😟 😒".split(), -1),
+    **dict.fromkeys("😡 😠 🤬".split(), -2),
 }
 
 # Whole answers that are a yes or a no as they stand (after particles and politeness).

@@ -334,6 +334,16 @@ def test_longer_label_wins_over_the_label_inside_it(raw: str, code: str) -> None
     assert parse_answer(SATISFIED, raw) == _ok(code)
 
 
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [("😊", "good"), ("🙂", "good"), ("❤️", "good"), ("👍🏻", "good"), ("💯", "very_good"), ("😐", "ok"),
+     ("🙁", "bad"), ("👎", "bad"), ("😡", "very_bad"), ("😊😊", "good")],
+)  # fmt: skip
+def test_a_face_or_a_thumb_alone_answers_a_satisfaction_scale(raw: str, code: str) -> None:
+    # The options list no emoji: the face is read for what it means on the scale.
+    assert parse_answer(SINGLE, raw) == _ok(code)
+
+
 PROBLEMS = _question(
     "single_choice",
     [
