@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from flows import messages, render
 from flows.answers import parse_answer, parse_yes_no
+from flows.answers.later import says_later
 from flows.commands import Command, detect_command
 from flows.events import (
     AnswerRecorded,
@@ -295,6 +296,10 @@ class _Turn:
 
     def consent(self) -> Step:
         agreed = parse_yes_no(self.raw) if self.input.kind != "unsupported" else None
+        if agreed is not True and self.input.kind != "unsupported" and says_later(self.raw):
+            # "现在不方便", "没空": not a no, and not a miss; the invitation stays open.
+            self.say("later_invite", kind="notice")
+            return self.done()
         if agreed is None:
             self.s["misses"] += 1
             if self.s["misses"] < self.config.max_misses:
@@ -335,6 +340,10 @@ class _Turn:
             self.s["answers"][q.id] = parsed.value
             self.escalations(q, parsed.value)
             return self.move_on()
+        if parsed is not None and says_later(self.raw):
+            # "在忙，晚点再答": the question waits for them, nothing is counted against it.
+            self.say("later_survey", kind="notice")
+            return self.done()
         self.s["attempts"].append(self.raw)
         self.s["misses"] += 1
         if self.s["misses"] >= self.config.max_misses:

@@ -30,6 +30,8 @@ DEFAULTS: dict[str, I18nText] = {
     "text_free": _t("请直接输入您的回答。", "Type your answer."),
     "optional_note": _t("（可回复“跳过”）", '(reply "skip" to skip)'),
     "not_understood": _t("抱歉，没能看懂您的回答。", "Sorry, I did not understand that."),
+    "later_invite": _t("好的，不打扰您了。您方便的时候，回复“1”就可以开始。", 'All right, we will not disturb you now. Reply "1" whenever it suits you to begin.'),
+    "later_survey": _t("好的，不着急。您方便的时候直接回复，就可以接着答这一题。", "All right, no hurry. Reply whenever it suits you to carry on with this question."),
     "too_many": _t("最多可以选 {max} 项。", "You can choose at most {max}."),
     "too_few": _t("请至少选 {min} 项。", "Please choose at least {min}."),
     "ambiguous": _t("这一题只能选一项。", "Please choose just one option."),

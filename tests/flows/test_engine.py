@@ -162,8 +162,13 @@ def case(*args: Any, **kwargs: Any) -> None:
 # Consent, in the words people use.
 for word in ["好的", "好", "嗯嗯", "可以", "1", "①", "１", "好的呀", "愿意", "没问题", "是的。", "行", "👍", "好的，谢谢"]:
     case(f"consent-yes-{word}", [word], {}, "service", "active", [ConsentGiven()], ("question",), ("您对我们的服务满意吗？",))
-for word in ["不用了", "2", "不愿意", "算了", "不要", "没空", "不了，谢谢"]:
+for word in ["不用了", "2", "不愿意", "算了", "不要", "不了，谢谢"]:
     case(f"consent-no-{word}", [word], {}, DECLINED, "declined", [ConsentDeclined()], ("closing",), ("好的，谢谢您！",))
+# Busy is not a no: the invitation stays open, no miss is counted, nothing is asked again.
+for word in ["没空", "现在不方便", "在忙，晚点再说", "以后再说吧", "not now"]:
+    case(f"consent-later-{word}", [word], {}, CONSENT, "invited", [], ("notice",), ("您方便的时候，回复“1”就可以开始",))
+case("consent-later-then-yes", ["没空", "好的"], {}, "service", "active", [ConsentGiven()])
+case("consent-later-is-no-miss", ["你们是谁", "什么", "现在不方便"], {}, CONSENT, "invited", [], ("notice",))
 case("consent-unclear", ["你们是谁"], {}, CONSENT, "invited", [], ("hint", "intro"), ("抱歉，没能看懂您的回答。", "您愿意回答几个问题吗？"))
 case("consent-unclear-then-yes", ["你们是谁", "好的"], {}, "service", "active", [ConsentGiven()])
 case("consent-unclear-three-times-declines", ["你们是谁", "什么", "嗯？啥"], {}, DECLINED, "declined", [ConsentDeclined()], ("closing",))
@@ -307,6 +312,10 @@ case("two-misses-then-understood", [*TO_HOUSEHOLD, "很多", "不知道", "3"], 
      events=[recorded("household", 3, "很多\n不知道\n3")])  # fmt: skip
 case("help-is-not-a-miss", [*TO_HOUSEHOLD, "很多", "帮助", "不知道", "帮助", "3"], {**AT_HOUSEHOLD, "household": 3}, "opinion",
      events=[recorded("household", 3, "很多\n不知道\n3")])  # fmt: skip
+case("later-mid-survey", [*TO_NEEDS, "在忙，晚点再答"], AT_NEEDS, "needs", events=[], kinds=("notice",),
+     reply=("您方便的时候直接回复",))  # fmt: skip
+case("later-mid-survey-is-no-miss", [*TO_NEEDS, "嗯嗯嗯", "随便", "晚点再说", "1"], AT_RECOMMEND, "recommend",
+     events=[recorded("needs", ["counselling"], "嗯嗯嗯\n随便\n1")])  # fmt: skip
 case("misses-start-again-per-question", [*TO_NEEDS, "嗯嗯嗯", "随便", "1", "很好", "不知道"], AT_RECOMMEND, "recommend", events=[])
 case("misses-then-skip", [*TO_CALLBACK, "随便", "跳过"], {**AT_CALLBACK, "callback": None}, "opinion",
      events=[recorded("callback", None, "随便\n跳过", skipped=True)])  # fmt: skip

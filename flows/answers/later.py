@@ -1,0 +1,40 @@
+""""Not now": "以后再说", "现在不方便", "在忙，晚点再答", "not now".
+
+Someone asked to take a survey, or in the middle of one, who says they are busy has not
+declined and has not given an unreadable answer: they are told they can reply whenever it
+suits them, and nothing else happens (no "sorry, I did not understand", no miss counted).
+"""
+
+from __future__ import annotations
+
+import re
+
+from flows.answers.lexicon import COURTESIES
+from flows.normalize import normalize
+
+_BARE = frozenset(
+    """以后再说 以后吧 以后 下次吧 下次 下次再说 改天 改天吧 改天再说 回头再说 回头吧 过几天 过两天 明天再说 明天吧
+    晚点 晚点吧 晚点再说 晚一点 晚些 晚些时候 稍后 稍后再说 等会 等会儿 等一会 等一会儿 等一下 等下 待会 待会儿
+    待会再说 一会儿 一会再说 不方便 现在不方便 暂时不方便 没空 现在没空 暂时没空 没时间 现在没时间 在忙 正忙 正在忙
+    忙 有点忙 太忙了 很忙 在开车 在上班 在上课 在开会 later busy""".split()
+) | {"not now", "maybe later", "later please", "no time now", "call me later", "im busy", "i'm busy"}
+# "晚点再答", "有空再说", "方便的时候再填": a time to come back to the survey ("下次再来看看我们"
+# is an opinion, not this).
+_COME_BACK = re.compile(
+    r"(?:晚点|晚些|以后|改天|下次|回头|过几天|过两天|明天|等会儿?|待会儿?|一会儿?|有空(?:了|的时候)?"
+    r"|方便(?:了|的时候)?|忙完(?:了)?)再(?:说|答|填|写|回|聊|弄|做|联系|发|看)"
+)
+_EDGES = "了的啊呀吧呢哦啦嘛喔噢哈,.!?。，！？~ "
+_LEADING = re.compile(r"^(?:嗯|哦|啊|唉|哎|我|我们|现在|这会儿?|目前)+")
+
+
+def says_later(text: str) -> bool:
+    """Whether the whole reply asks to be left until later."""
+    normalized = normalize(text)
+    if not normalized or len(normalized) > 40:  # a longer reply is an answer
+        return False
+    if _COME_BACK.search(normalized) or normalized.strip(_EDGES) in _BARE:
+        return True
+    clauses = [c.strip(_EDGES) for c in re.split(r"[,，。.!！;；\s]+", normalized)]
+    clauses = [c for c in clauses if c and c not in COURTESIES]
+    return bool(clauses) and all(_LEADING.sub("", c) in _BARE or c in _BARE for c in clauses)
