@@ -41,14 +41,14 @@ _COURTESY_WORDS = re.compile("你好|您好|谢谢您|谢谢你|谢谢|多谢|�
 _CJK_NEGATIONS = frozenset("不没别未无")
 # "没有" to "what is the main problem?": the option that says there is none, when the
 # question has exactly one (its code "none", or its words begin so: "没有明显问题",
-# "没有顾虑", "暂无"). Not "无…" alone: "无偿献血" is a kind of donation.
-_NONE_LABEL = re.compile(r"(?:没有|暂无|都没有|无明显|没什么)")
-_NONE_CODES = frozenset({"none", "nothing", "no_problem"})
+# "没有顾虑", "暂无", "暂时不需要"). Not "无…" alone: "无偿献血" is a kind of donation.
+_NONE_LABEL = re.compile(r"(?:没有|暂无|都没有|无明显|没什么|暂时不需要|不需要|都不需要)")
+_NONE_CODES = frozenset({"none", "nothing", "no_problem", "not_needed", "no_need"})
 _SAYS_NONE = frozenset(
     """没有 没 无 没了 没啥 没什么 没得 莫得 木有 冇 暂无 暂时没有 都没有 啥也没有 什么都没有 没有什么
     没有问题 没问题 没什么问题 没啥问题 没有困难 没困难 没什么困难 没有顾虑 没顾虑 没什么顾虑 没有担心
     没有明显问题 没有明显困难 没有什么问题 没有什么困难 不担心 没毛病 都挺好 挺好 都很好 一切都好 都好 都满意
-    no none nothing nope""".split()
+    不需要 不用 都不需要 暂时不需要 都不用 no none nothing nope""".split()
 ) | {"no problem", "no problems", "not really"}
 _SAYS_NONE_EDGES = "了的啊呀吧呢哦啦嘛喔噢,.!。，！~ "
 _EN_NEGATION = re.compile(r"(?<![a-z])(?:not|no|never|n't|dont|didnt|isnt|wasnt)(?![a-z])")

@@ -369,6 +369,14 @@ def test_a_bare_no_picks_the_option_saying_there_is_none(raw: str) -> None:
     assert parse_answer(WORRIES, raw) == Parsed(ok=True, value=["nothing"])
 
 
+def test_nothing_needed_is_the_option_saying_so() -> None:
+    wants = _question(
+        "multi_choice", [_option("talk", "心理疏导", "Counselling"), _option("not_needed", "暂时不需要", "Nothing")]
+    )
+    for raw in ("没有", "不需要", "不用了", "暂时没有"):
+        assert parse_answer(wants, raw) == Parsed(ok=True, value=["not_needed"])
+
+
 def test_a_bare_no_picks_nothing_where_no_single_option_says_none() -> None:
     assert parse_answer(SINGLE, "没有") == _fail("unrecognised")  # a scale has no "none" option
     both = _question("single_choice", [_option("a", "没有参加过", "Never"), _option("b", "没有时间", "No time")])
