@@ -90,10 +90,12 @@ async def scope_of_user(s: AsyncSession, user: StaffUser) -> Scope:
 
 async def covers(s: AsyncSession, user: StaffUser, organisation_id: int | None) -> bool:
     """Whether `organisation_id` lies in the user's scope (their organisation or below)."""
-    if organisation_id is None:
-        return False  # as `in_scope`: rows of no organisation are the whole system's only
-    organisation = await s.get(Organisation, organisation_id)
     scope = await scope_of_user(s, user)
+    if organisation_id is None:
+        # As `in_scope`: a ticket of no organisation (opened before there were any) is the
+        # city society's, the oldest root.
+        return scope.ids_above_and_self() == [await root_organisation_id(s)]
+    organisation = await s.get(Organisation, organisation_id)
     return organisation is not None and organisation.path.startswith(scope.path)
 
 

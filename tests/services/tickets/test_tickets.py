@@ -321,3 +321,23 @@ async def test_a_dedup_key_opens_one_ticket(world: World) -> None:
         assert again is None
         assert await s.scalar(select(func.count()).select_from(TicketEvent).where(TicketEvent.kind == "opened")) == 1
     assert first
+
+
+async def test_a_ticket_of_no_organisation_is_the_city_societys_to_handle(world: World) -> None:
+    # Opened before any organisation existed (the routing gives it the city's otherwise).
+    async with world.db.transaction() as s:
+        ticket = await TicketRepository(s).create(
+            organisation_id=None, queue_id=None, respondent_id=world.people["orgless"], session_id=None,
+            question_id=None, category="humanitarian_aid", kind="complaint", text="没人管", context=None,
+            status=tickets.NEW, priority=2, dedup_key=None, first_response_due_at=T0, resolution_due_at=T0, now=T0,
+        )  # fmt: skip
+        assert ticket is not None
+        assert await tickets.covers(s, await world.user(s, "city_admin"), None)
+        assert not await tickets.covers(s, await world.user(s, "jj_staff"), None)
+        taken = await tickets.assign(
+            s, ticket, to_user=await world.user(s, "city_admin"), by=await world.user(s, "city_admin"),
+            expected_version=None, now=T0,
+        )  # fmt: skip
+        assert taken.assignee_id == world.staff["city_admin"]
+        with pytest.raises(tickets.NotPermitted):
+            await tickets.start(s, ticket, by=await world.user(s, "jj_staff"), expected_version=None, now=T0)
