@@ -31,7 +31,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -164,7 +163,9 @@ class CampaignRepository:
         conditions: list[ColumnElement[bool]] = [
             person.is_test.is_(False),
             person.opted_out_at.is_(None),
-            person.organisation_id.in_(_subtree(segment.organisation_path)),
+            # The campaign's organisation and those under it; the city society's also reaches
+            # people of no organisation, who are its (`in_scope`).
+            in_scope(person.organisation_id, Scope(segment.organisation_path)),
         ]
         if segment.organisation_paths:
             conditions.append(
@@ -444,8 +445,3 @@ class CampaignRepository:
         )
         return list(rows)
 
-
-def _subtree(path: str) -> Any:
-    if path == "/":
-        return select(Organisation.id).where(true())
-    return select(Organisation.id).where(Organisation.path.startswith(path))

@@ -51,7 +51,7 @@ class Campaigns:
         )  # fmt: skip
 
     async def person(
-        self, org: str = "jinjiang", *, channel: str | None = "wechat", account: str = "main",
+        self, org: str | None = "jinjiang", *, channel: str | None = "wechat", account: str = "main",
         category: str = "campaign_check", tags: list[str] | None = None, is_test: bool = False,
         opted_out: bool = False,
     ) -> int:  # fmt: skip
@@ -59,7 +59,7 @@ class Campaigns:
         async with self.db.transaction() as s:
             people = RespondentRepository(s)
             p = await people.create(
-                category=category, name=f"受访者{n}", organisation_id=self.orgs[org].id, is_test=is_test,
+                category=category, name=f"受访者{n}", organisation_id=self.orgs[org].id if org else None, is_test=is_test,
                 at=T0 - timedelta(days=400),
             )  # fmt: skip
             p.tags = tags

@@ -32,6 +32,7 @@ async def test_the_segment_is_selected_in_one_go_and_only_once(world: Campaigns)
     await world.person("jinjiang", category="humanitarian_aid", tags=["老人"])  # another category
     await world.person("jinjiang", tags=["老人"], is_test=True)
     await world.person("jinjiang", tags=["老人"], opted_out=True)
+    nobodys = await world.person(None, tags=["老人"])  # of no organisation: the city society's
     campaign = await world.create(
         categories=["campaign_check"], organisations=["jinjiang"], tags=["老人", "2026冬季救助"]
     )
@@ -43,7 +44,8 @@ async def test_the_segment_is_selected_in_one_go_and_only_once(world: Campaigns)
         c = await s.get(Campaign, campaign)
         assert c is not None
         segment = Segment(organisation_path=world.orgs["chengdu"].path, categories=("campaign_check",), tags=("老人",))
-        assert await CampaignRepository(s).select_members(c, segment, now=T0) == 1  # only 武侯's
+        assert await CampaignRepository(s).select_members(c, segment, now=T0) == 2  # 武侯's and nobody's
+    assert nobodys in await world.members(campaign)
 
 
 async def test_cooldown_leaves_out_someone_surveyed_recently(world: Campaigns) -> None:
