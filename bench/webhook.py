@@ -9,7 +9,10 @@ complete humanitarian_aid surveys with signed safe-mode (AES) messages: subscrib
 "c:humanitarian_aid" QR scene, consent, rating, (why, if unhappy), main problem, other
 services, opinion. Every reply is decrypted and checked against the question expected next.
 The bare endpoint (decrypt, parse, echo in an encrypted passive reply; no database) runs under
-the same uvicorn, worker count and load generator: the stack's own limit.
+the same uvicorn, worker count and load generator: the stack's own limit. On PostgreSQL a third
+server, "echo + 1 call", adds one database call per message (the delivery recorded once, the
+person's advisory lock, their state read and written, in one PL/pgSQL function): the floor of
+any design that keeps each answer.
 
 Printed per run: messages/s, latency p50/p99, the ratio to the bare echo; CPU per message of
 the server processes, of the bench database's PostgreSQL backends and of the load generator
