@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from flows import messages, render
 from flows.answers import parse_answer, parse_yes_no
-from flows.answers.later import says_later
+from flows.answers.asides import only_greets, says_later
 from flows.commands import Command, detect_command
 from flows.events import (
     AnswerRecorded,
@@ -300,6 +300,9 @@ class _Turn:
             # "现在不方便", "没空": not a no, and not a miss; the invitation stays open.
             self.say("later_invite", kind="notice")
             return self.done()
+        if agreed is None and self.input.kind != "unsupported" and only_greets(self.raw):
+            self.ask()  # "你好", "在吗": the question again, nothing counted
+            return self.done()
         if agreed is None:
             self.s["misses"] += 1
             if self.s["misses"] < self.config.max_misses:
@@ -343,6 +346,9 @@ class _Turn:
         if parsed is not None and says_later(self.raw):
             # "在忙，晚点再答": the question waits for them, nothing is counted against it.
             self.say("later_survey", kind="notice")
+            return self.done()
+        if parsed is not None and only_greets(self.raw):
+            self.ask()  # "你好", "在吗": no attempt at the question; asked again, not counted
             return self.done()
         self.s["attempts"].append(self.raw)
         self.s["misses"] += 1

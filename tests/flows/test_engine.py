@@ -173,6 +173,8 @@ case("consent-unclear", ["你们是谁"], {}, CONSENT, "invited", [], ("hint", "
 case("consent-unclear-then-yes", ["你们是谁", "好的"], {}, "service", "active", [ConsentGiven()])
 case("consent-unclear-three-times-declines", ["你们是谁", "什么", "嗯？啥"], {}, DECLINED, "declined", [ConsentDeclined()], ("closing",))
 case("consent-help", ["帮助"], {}, CONSENT, "invited", [], ("help", "intro"))
+# A greeting alone is no answer and no miss: four hellos still leave the invitation open.
+case("consent-greetings-are-no-miss", ["你好", "在吗？", "谢谢", "您好！"], {}, CONSENT, "invited", [], ("intro",))
 
 # A rating: words, numbers in every script, synonyms, sentences around the label.
 for word, code in [
@@ -316,6 +318,8 @@ case("later-mid-survey", [*TO_NEEDS, "在忙，晚点再答"], AT_NEEDS, "needs"
      reply=("您方便的时候直接回复",))  # fmt: skip
 case("later-mid-survey-is-no-miss", [*TO_NEEDS, "嗯嗯嗯", "随便", "晚点再说", "1"], AT_RECOMMEND, "recommend",
      events=[recorded("needs", ["counselling"], "嗯嗯嗯\n随便\n1")])  # fmt: skip
+case("greetings-mid-survey-are-no-miss", [*TO_NEEDS, "你好", "在吗", "你好", "1"], AT_RECOMMEND, "recommend",
+     events=[recorded("needs", ["counselling"], "1")])  # fmt: skip
 case("misses-start-again-per-question", [*TO_NEEDS, "嗯嗯嗯", "随便", "1", "很好", "不知道"], AT_RECOMMEND, "recommend", events=[])
 case("misses-then-skip", [*TO_CALLBACK, "随便", "跳过"], {**AT_CALLBACK, "callback": None}, "opinion",
      events=[recorded("callback", None, "随便\n跳过", skipped=True)])  # fmt: skip

@@ -1,8 +1,11 @@
-""""Not now": "以后再说", "现在不方便", "在忙，晚点再答", "not now".
+"""What people say beside the answer: "not now", or only a greeting.
 
-Someone asked to take a survey, or in the middle of one, who says they are busy has not
-declined and has not given an unreadable answer: they are told they can reply whenever it
-suits them, and nothing else happens (no "sorry, I did not understand", no miss counted).
+- "以后再说", "现在不方便", "在忙，晚点再答", "not now": someone asked to take a survey, or in
+  the middle of one, who says they are busy has not declined and has not given an
+  unreadable answer: they are told they can reply whenever it suits them, and nothing
+  else happens (no "sorry, I did not understand", no miss counted).
+- "你好", "在吗", "谢谢": a greeting or thanks alone is no attempt at the question: it is
+  asked again, and no miss is counted, so three hellos do not close an invitation.
 """
 
 from __future__ import annotations
@@ -38,3 +41,21 @@ def says_later(text: str) -> bool:
     clauses = [c.strip(_EDGES) for c in re.split(r"[,，。.!！;；\s]+", normalized)]
     clauses = [c for c in clauses if c and c not in COURTESIES]
     return bool(clauses) and all(_LEADING.sub("", c) in _BARE or c in _BARE for c in clauses)
+
+
+_GREETINGS = frozenset(
+    """在吗 在不在 在么 有人吗 有人在吗 喂 哈喽 哈罗 早 早上好 上午好 中午好 下午好 晚上好 您好啊 你好啊 你们好
+    大家好 哈哈 呵呵 嘿 hey""".split()
+) | {"good morning", "good afternoon", "good evening"}
+
+
+def only_greets(text: str) -> bool:
+    """Whether the reply is only a greeting or thanks ("你好", "在吗？", "谢谢你们", "您好！")."""
+    normalized = normalize(text)
+    if not normalized or len(normalized) > 20:
+        return False
+    clauses = [c.strip(_EDGES) for c in re.split(r"[,，。.!！?？;；\s]+", normalized)]
+    clauses = [c for c in clauses if c]
+    return bool(clauses) and all(
+        c in COURTESIES or c in _GREETINGS or c.rstrip("们") in COURTESIES for c in clauses
+    )
