@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flows.answers.lexicon import Reading, read_satisfaction
 from flows.answers.numerals import CN_CHARS, cn_integer
 from flows.answers.result import FAILED, MAX_CHOICE_TEXT, Parsed
+from flows.answers.yes_no import parse_yes_no
 from flows.normalize import normalize
 from flows.schema import Question
 
@@ -66,6 +67,8 @@ class _ChoiceTable:
     # options form a scale.
     scale: dict[int, frozenset[int]]
     none_option: int | None = None  # the one option saying there is nothing ("没有明显问题")
+    # Two options that are a yes and a no ("解决了" / "还没有"): indexes of (yes, no).
+    yes_no: tuple[int, int] | None = None
 
 
 def _build_table(question: Question) -> _ChoiceTable:
@@ -96,7 +99,37 @@ def _build_table(question: Question) -> _ChoiceTable:
         cjk_keys=tuple(sorted(cjk, key=lambda item: (-len(item[0]), item))),
         ascii_keys=tuple(sorted(asc, key=lambda item: (-len(item[0]), item))),
         none_option=_none_option(question),
+        yes_no=_yes_no_pair(question),
     )
+
+
+def _yes_no_pair(question: Question) -> tuple[int, int] | None:
+    """(yes, no) when the question has two options whose words are a yes and a no."""
+    if question.type != "single_choice" or len(question.options) != 2:
+        return None
+    sides = []
+    for option in question.options:
+        votes = [parse_yes_no(raw) for raw in (option.label.zh, *option.synonyms)]
+        yes, no = votes.count(True), votes.count(False)
+        sides.append(True if yes > no else False if no > yes else None)
+    if sides == [True, False]:
+        return (0, 1)
+    if sides == [False, True]:
+        return (1, 0)
+    return None
+
+
+def _by_polarity(pair: tuple[int, int], text: str) -> frozenset[int] | None:
+    """"好的", "👍", "还是不行", "不满意" to "解决了吗？ 解决了 / 还没有": a yes or a no, or
+    satisfaction on either side, picks that side's option."""
+    said = parse_yes_no(text)
+    if said is None:
+        reading = read_satisfaction(text)
+        if isinstance(reading, Reading) and reading.level != 0:
+            said = reading.level > 0
+    if said is None:
+        return None
+    return frozenset({pair[0] if said else pair[1]})
 
 
 def _none_option(question: Question) -> int | None:
@@ -364,6 +397,8 @@ def parse_choice(question: Question, text: str, multi: bool) -> Parsed:
     picks = _read_choices(table, normalized, by_meaning=not multi)
     if picks == "unrecognised" and table.none_option is not None and _says_none(normalized):
         picks = frozenset({table.none_option})
+    if picks == "unrecognised" and table.yes_no is not None:
+        picks = _by_polarity(table.yes_no, normalized) or picks
     if isinstance(picks, str):
         return FAILED[picks]
     if not multi:

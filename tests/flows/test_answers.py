@@ -377,6 +377,30 @@ def test_nothing_needed_is_the_option_saying_so() -> None:
         assert parse_answer(wants, raw) == Parsed(ok=True, value=["not_needed"])
 
 
+SOLVED = _question(
+    "single_choice",
+    [_option("solved", "解决了", "Solved", "是的"), _option("not_solved", "还没有", "Not yet", "没有", "否")],
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [("好的", "solved"), ("👍", "solved"), ("收到了", "solved"), ("满意", "solved"), ("办好了", "solved"),
+     ("还是不行", "not_solved"), ("不行", "not_solved"), ("没收到", "not_solved"), ("不满意", "not_solved"),
+     ("😡", "not_solved")],
+)  # fmt: skip
+def test_two_options_that_are_a_yes_and_a_no_read_any_yes_or_no(raw: str, code: str) -> None:
+    # "您反映的问题解决了吗？" — the closed loop reopens the ticket on a no: "还是不行" must not
+    # be "sorry, I did not understand".
+    assert parse_answer(SOLVED, raw) == _ok(code)
+
+
+def test_two_options_that_are_not_a_yes_and_a_no_stay_as_they_are() -> None:
+    sexes = _question("single_choice", [_option("m", "男", "Male"), _option("f", "女", "Female")])
+    assert parse_answer(sexes, "好的") == _fail("unrecognised")
+    assert parse_answer(SOLVED, "一半") == _fail("unrecognised")
+
+
 def test_a_bare_no_picks_nothing_where_no_single_option_says_none() -> None:
     assert parse_answer(SINGLE, "没有") == _fail("unrecognised")  # a scale has no "none" option
     both = _question("single_choice", [_option("a", "没有参加过", "Never"), _option("b", "没有时间", "No time")])
