@@ -70,6 +70,8 @@ def test_a_followup_starts_at_its_first_question_with_the_values_filled() -> Non
     [
         (["还没有"], {"solved": "not_solved"}),
         (["2"], {"solved": "not_solved"}),
+        (["还是不行"], {"solved": "not_solved"}),  # in their own words: reopened, not "sorry?"
+        (["好的", "👍", "跳过"], {"solved": "solved", "satisfaction": "satisfied", "comment": None}),
         (["解决了", "满意", "跳过"], {"solved": "solved", "satisfaction": "satisfied", "comment": None}),
         (["1", "不满意", "态度一般"], {"solved": "solved", "satisfaction": "dissatisfied", "comment": "态度一般"}),
         (["好了", "非常满意", "谢谢"], {"solved": "solved", "satisfaction": "very_satisfied", "comment": "谢谢"}),
