@@ -3,18 +3,21 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from admin.auth.deps import ConsoleStaff, DbSession
+from admin.auth.deps import AppContainer, ConsoleStaff, DbSession
 from admin.pages import render
 from bot.services.organisations import list_organisations
+from bot.services.ticket_views import work_counts
 
 
 def home_router() -> APIRouter:
     router = APIRouter(prefix="/console", include_in_schema=False)
 
     @router.get("", response_class=HTMLResponse)
-    async def home(request: Request, me: ConsoleStaff, s: DbSession) -> HTMLResponse:
+    async def home(request: Request, me: ConsoleStaff, s: DbSession, container: AppContainer) -> HTMLResponse:
         rows = await list_organisations(s, scope=me.scope)
         top = rows[0].depth if rows else 0
-        return render(request, "home/index.html", me=me, organisations=rows, top=top)
+        # What waits first: a member of staff opens the console to work, not to read who they are.
+        work = await work_counts(s, me.scope, staff_id=me.id, now=container.clock())
+        return render(request, "home/index.html", me=me, organisations=rows, top=top, work=work)
 
     return router

@@ -77,12 +77,13 @@ def tickets_api_router() -> APIRouter:
         assignee: Annotated[str | None, Query(max_length=64, description='"me", "none" or a username')] = None,
         q: Annotated[str | None, Query(max_length=200, description="every word must appear in the text")] = None,
         older_than_hours: Annotated[int | None, Query(ge=1, le=24 * 366)] = None,
+        overdue: Annotated[bool, Query(description="only tickets past a deadline now")] = False,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> TicketList:
         if status and any(v.strip() not in query.STATUS_CHOICES for v in status.split(",")):
             raise HTTPException(422, f"未知的状态 unknown status: one of {', '.join(query.STATUS_CHOICES)}")
-        wanted = query.ListQuery(status, queue, category, assignee, q, older_than_hours, limit, offset)
+        wanted = query.ListQuery(status, queue, category, assignee, q, older_than_hours, limit, offset, overdue)
         page = await query.run(s, me, wanted, now=container.clock())
         return TicketList(
             items=[convert.ticket_read(r) for r in page.rows], total=page.total, limit=page.limit, offset=page.offset

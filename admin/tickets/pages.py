@@ -89,6 +89,7 @@ def tickets_pages_router() -> APIRouter:
         assignee: Annotated[str, Query(max_length=64)] = "",
         age: Annotated[str, Query(max_length=10)] = "",
         q: Annotated[str, Query(max_length=200)] = "",
+        overdue: Annotated[str, Query(max_length=5)] = "",
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     ) -> HTMLResponse:
         now = container.clock()
@@ -102,11 +103,15 @@ def tickets_pages_router() -> APIRouter:
             older_than_hours=int(age) if age.isdigit() else None,
             limit=PAGE,
             offset=(page - 1) * PAGE,
+            overdue=overdue == "1",
         )
         found = await query.run(s, me, wanted, now=now)
         queues = await queue_counts(s, me.scope, now=now)
         colleagues = await colleagues_in_scope(s, me)
-        filters = {"status": status, "queue": queue, "category": category, "assignee": assignee, "age": age, "q": q}
+        filters = {
+            "status": status, "queue": queue, "category": category, "assignee": assignee, "age": age, "q": q,
+            "overdue": "1" if overdue == "1" else "",
+        }  # fmt: skip
 
         def page_url(n: int) -> str:
             return "/console/tickets?" + urlencode({**filters, "page": n})

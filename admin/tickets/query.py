@@ -25,6 +25,7 @@ class ListQuery:
     older_than_hours: int | None = None
     limit: int = 50
     offset: int = 0
+    overdue: bool = False  # only tickets past a deadline now
 
 
 def _statuses(value: str | None) -> list[str] | None:
@@ -53,6 +54,7 @@ async def run(s: AsyncSession, me: StaffPrincipal, query: ListQuery, *, now: dat
         assignee_id=assignee,
         q=(query.q or "").strip() or None,
         older_than=now - timedelta(hours=query.older_than_hours) if query.older_than_hours else None,
+        overdue=query.overdue,
         limit=query.limit,
         offset=query.offset,
     )

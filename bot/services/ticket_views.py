@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.tickets import TicketError, breaches, check_version
@@ -36,7 +36,7 @@ from storage.models import (
     TicketQueue,
 )
 from storage.repositories.organisations import Scope, in_scope
-from storage.repositories.tickets import TicketFilter, TicketRepository
+from storage.repositories.tickets import TicketFilter, TicketRepository, late_at
 
 # The moves staff make from the console; the others are the scheduler's (escalate) or
 # mostly the respondent's (confirm, leave_unconfirmed).
@@ -187,16 +187,19 @@ async def find_tickets(
     assignee_id: int | None = None,
     q: str | None = None,
     older_than: datetime | None = None,
+    overdue: bool = False,
     limit: int = 50,
     offset: int = 0,
 ) -> TicketPage:
-    """Most urgent first, then oldest (TicketRepository.list); `assignee_id` 0: unassigned."""
+    """Most urgent first, then oldest (TicketRepository.list); `assignee_id` 0: unassigned;
+    `overdue`: only tickets past a deadline now."""
     repo = TicketRepository(s)
+    overdue_at = now if overdue else None
     tickets = await repo.list(
         scope, status=status, queue=queue_id, category=category, assignee=assignee_id, q=q,
-        older_than=older_than, limit=limit, offset=offset,
+        older_than=older_than, overdue_at=overdue_at, limit=limit, offset=offset,
     )  # fmt: skip
-    total = await repo.count(scope, TicketFilter(status, queue_id, category, assignee_id, q, older_than))
+    total = await repo.count(scope, TicketFilter(status, queue_id, category, assignee_id, q, older_than, overdue_at))
     return TicketPage(rows=await _rows(s, tickets, now), total=total, limit=limit, offset=offset)
 
 
@@ -390,6 +393,29 @@ def _event(e: Any, staff: dict[int, tuple[str, str]]) -> EventView:
     )
 
 
+# --- what is waiting ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WorkCounts:
+    """What waits for someone in `scope`, for the console's home page."""
+
+    mine: int  # open tickets assigned to them
+    unassigned: int  # open tickets nobody has taken
+    overdue: int  # open tickets past a deadline now
+    awaiting_confirmation: int  # resolved, the respondent not yet asked or not yet answered
+
+
+async def work_counts(s: AsyncSession, scope: Scope, *, staff_id: int, now: datetime) -> WorkCounts:
+    repo = TicketRepository(s)
+    return WorkCounts(
+        mine=await repo.count(scope, TicketFilter("open", assignee=staff_id)),
+        unassigned=await repo.count(scope, TicketFilter("open", assignee=0)),
+        overdue=await repo.count(scope, TicketFilter("open", overdue_at=now)),
+        awaiting_confirmation=await repo.count(scope, TicketFilter("resolved")),
+    )
+
+
 # --- queues --------------------------------------------------------------------------------
 
 
@@ -402,11 +428,7 @@ async def queue_counts(s: AsyncSession, scope: Scope, *, now: datetime) -> list[
     for (queue_id, status), n in (await TicketRepository(s).counts(scope)).items():
         by_status.setdefault(queue_id, {})[status] = n
     is_open = Ticket.status.in_(sorted(TICKET_OPEN))
-    late = or_(
-        and_(Ticket.first_response_at.is_(None), Ticket.first_response_due_at <= now),
-        Ticket.resolution_due_at <= now,
-    )
-    overdue = await _per_queue(s, mine, is_open, late)
+    overdue = await _per_queue(s, mine, is_open, late_at(now))
     unassigned = await _per_queue(s, mine, is_open, Ticket.assignee_id.is_(None))
     own = select(TicketQueue.id).join(Organisation, Organisation.id == TicketQueue.organisation_id)
     if scope.path != "/":

@@ -38,6 +38,7 @@ class TicketFilter:
     assignee: int | None = None
     q: str | None = None
     older_than: datetime | None = None
+    overdue_at: datetime | None = None  # only tickets past a deadline at this time
 
     def where(self, scope: Scope) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = [in_scope(Ticket.organisation_id, scope)]
@@ -54,6 +55,8 @@ class TicketFilter:
             clauses.append(Ticket.assignee_id.is_(None) if self.assignee == 0 else Ticket.assignee_id == self.assignee)
         if self.older_than is not None:
             clauses.append(Ticket.created_at < self.older_than)
+        if self.overdue_at is not None:
+            clauses.append(late_at(self.overdue_at))
         for word in (self.q or "").split():
             pattern = f"%{_like_escape(word)}%"
             # A word without case (Chinese) needs no ILIKE, which lowercases every row's text
@@ -63,6 +66,14 @@ class TicketFilter:
                 Ticket.text.like(pattern, escape="\\") if caseless else Ticket.text.ilike(pattern, escape="\\")
             )
         return clauses
+
+
+def late_at(now: datetime) -> ColumnElement[bool]:
+    """Past a deadline at `now`: no first response by its due time, or not resolved by its own."""
+    return or_(
+        and_(Ticket.first_response_at.is_(None), Ticket.first_response_due_at <= now),
+        Ticket.resolution_due_at <= now,
+    )
 
 
 class TicketRepository:
@@ -149,12 +160,13 @@ class TicketRepository:
         assignee: int | None = None,
         q: str | None = None,
         older_than: datetime | None = None,
+        overdue_at: datetime | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> builtins.list[Ticket]:
         """Most urgent first (priority 1 … 4), then oldest first: what needs doing next.
         The filters are TicketFilter's (`queue` is a queue id)."""
-        filters = TicketFilter(status, queue, category, assignee, q, older_than)
+        filters = TicketFilter(status, queue, category, assignee, q, older_than, overdue_at)
         query = (
             select(Ticket)
             .where(*filters.where(scope))

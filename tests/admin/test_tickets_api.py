@@ -196,6 +196,7 @@ async def test_filters_search_and_pages(client: httpx.AsyncClient, world: Databa
     assert await ids("assignee=zhaoliu") == [] and await ids("assignee=nosuchuser") == []
     assert await ids("category=first_aid_training") == [b.ticket_id]
     assert await ids("older_than_hours=48") == [a.ticket_id]
+    assert await ids("overdue=true") == [a.ticket_id]  # 50 hours old: past its deadlines
     admin = await bearer(client, "admin")
     assert sorted(await ids("q=救助款", admin)) == sorted([a.ticket_id, c.ticket_id])
     page = (await client.get("/api/v1/tickets?limit=1&offset=1", headers=auth(admin))).json()

@@ -199,11 +199,43 @@ async def test_the_list_filters_and_queues(world: Database, login: Login) -> Non
     assert "救助款 还没收到" in r.text and "培训证书" in r.text and "太少" not in r.text
     assert "共 2 个" in r.text and 'class="badge overdue"' in r.text
     assert 'class="num overdue"' in r.text  # the queue with the overdue ticket, in red
+    assert "status=open&amp;overdue=1" in r.text  # … and a link to those tickets
     searched = (await c.get("/console/tickets?q=证书&status=open&queue=&assignee=&age=&category=")).text
     assert "培训证书" in searched and "救助款" not in searched.split("共")[1]
     aged = (await c.get("/console/tickets?age=48")).text
     assert f"#{old.ticket_id}" in aged and "培训证书" not in aged
+    late = (await c.get("/console/tickets?status=open&overdue=1")).text
+    assert f"#{old.ticket_id}" in late and "培训证书" not in late and "共 1 个" in late
+    assert 'name="overdue" value="1" checked' in late  # the filter stays shown as chosen
     assert "共 0 个" in (await c.get("/console/tickets?status=resolved")).text
     queues = await c.get("/console/queues")
     assert queues.status_code == 200 and "锦江区红十字会" in queues.text and "武侯" not in queues.text
     assert 'aria-current="page"' in queues.text and ">队列 <" in queues.text
+
+
+def _waiting(page: str, href: str) -> int:
+    """The number on the home page's tile that links to `href`."""
+    found = re.search(rf'<a href="{re.escape(href)}"><span class="n">(\d+)</span>', page)
+    assert found is not None, f"no tile for {href}"
+    return int(found.group(1))
+
+
+async def test_home_shows_what_waits_with_links_to_those_tickets(world: Database, login: Login) -> None:
+    old = await open_ticket(world, "jinjiang", "救助款 还没收到", minutes_ago=60 * 50)  # past its deadlines
+    station = await open_ticket(world, "chunxi", "培训证书 没有寄到", kind="help")
+    await open_ticket(world, "wuhou", "救助款 太少")  # another district's
+    c = await login("zhangsan")
+    home = (await c.get("/console")).text
+    mine, nobodys = "/console/tickets?status=open&amp;assignee=me", "/console/tickets?status=open&amp;assignee=none"
+    late, resolved = "/console/tickets?status=open&amp;overdue=1", "/console/tickets?status=resolved"
+    assert (_waiting(home, mine), _waiting(home, nobodys), _waiting(home, late), _waiting(home, resolved)) == (0, 2, 1, 0)
+    assert '<li class="overdue">' in home
+    page = await _page(c, station.ticket_id)
+    assert (await _post(c, station.ticket_id, "assign", {"user": "zhangsan"}, page)).status_code == 303
+    home = (await c.get("/console")).text
+    assert (_waiting(home, mine), _waiting(home, nobodys), _waiting(home, late)) == (1, 1, 1)
+    # Each tile's list holds what it counted.
+    assert f"#{station.ticket_id}" in (await c.get(mine.replace("&amp;", "&"))).text
+    assert f"#{old.ticket_id}" in (await c.get(late.replace("&amp;", "&"))).text
+    viewer = await login("lisi")  # a station's viewer: nothing is theirs to take
+    assert mine not in (await viewer.get("/console")).text
