@@ -5,6 +5,7 @@ from fastapi.responses import HTMLResponse
 
 from admin.auth.deps import AppContainer, ConsoleStaff, DbSession
 from admin.pages import render
+from bot.services.interviews import calls_waiting
 from bot.services.organisations import list_organisations
 from bot.services.ticket_views import work_counts
 
@@ -18,6 +19,7 @@ def home_router() -> APIRouter:
         top = rows[0].depth if rows else 0
         # What waits first: a member of staff opens the console to work, not to read who they are.
         work = await work_counts(s, me.scope, staff_id=me.id, now=container.clock())
-        return render(request, "home/index.html", me=me, organisations=rows, top=top, work=work)
+        calls = await calls_waiting(s, me.scope)
+        return render(request, "home/index.html", me=me, organisations=rows, top=top, work=work, calls=calls)
 
     return router

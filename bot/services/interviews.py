@@ -39,7 +39,7 @@ from storage.models import Campaign, CampaignMember, Respondent, SurveySession
 from storage.models.call_outcome import OUTCOMES
 from storage.repositories.call_list import PHONE, CallListRepository, CallRow
 from storage.repositories.flows import FlowRepository
-from storage.repositories.organisations import OrganisationRepository
+from storage.repositories.organisations import OrganisationRepository, Scope
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.sessions import SessionRepository
 
@@ -134,6 +134,14 @@ async def call_list(s: AsyncSession, me: StaffPrincipal, *, limit: int, offset: 
     return CallList(
         [_entry(r, me, orgs) for r in members], members_total, [_entry(r, me, orgs) for r in others], others_total
     )
+
+
+async def calls_waiting(s: AsyncSession, scope: Scope) -> int:
+    """How many people the call list holds in `scope` (both parts), for the home page."""
+    repo = CallListRepository(s)
+    _, members = await repo.campaign_calls(scope, limit=0)
+    _, others = await repo.people_without_chat(scope, limit=0)
+    return members + others
 
 
 def _entry(row: CallRow, me: StaffPrincipal, orgs: dict[int, str]) -> CallEntry:

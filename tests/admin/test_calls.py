@@ -219,6 +219,10 @@ async def test_the_call_list_keeps_to_the_scope_and_viewers_cannot_interview(app
         await log_in(viewer, "lisi")  # viewer of 春熙路
         seen = await viewer.get("/console/calls")
         assert "刘大爷" in seen.text and "陈阿姨" not in seen.text and "开始访谈" not in seen.text
+        # The home page counts the same people: 武侯 has none to call, 春熙路 one.
+        for who, expected in ((wuhou, 0), (viewer, 1)):
+            home = (await who.get("/console")).text
+            assert f'<a href="/console/calls"><span class="n">{expected}</span>' in home
         assert (await viewer.get(f"/console/calls/m{member}/interview")).status_code == 403
         r = await viewer.post(f"/console/calls/m{member}/interview/start", data={"csrf_token": csrf_in(seen.text)})
         assert r.status_code == 403
