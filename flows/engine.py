@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from flows import messages, render
 from flows.answers import parse_answer, parse_yes_no
-from flows.answers.asides import only_greets, says_later
+from flows.answers.asides import asks_who, only_greets, says_later
 from flows.commands import Command, detect_command
 from flows.events import (
     AnswerRecorded,
@@ -300,8 +300,10 @@ class _Turn:
             # "现在不方便", "没空": not a no, and not a miss; the invitation stays open.
             self.say("later_invite", kind="notice")
             return self.done()
-        if agreed is None and self.input.kind != "unsupported" and only_greets(self.raw):
-            self.ask()  # "你好", "在吗": the question again, nothing counted
+        if agreed is None and self.input.kind != "unsupported" and (only_greets(self.raw) or asks_who(self.raw)):
+            # "你好", "你们是谁": the greeting (which says who we are) and the question again,
+            # nothing counted: wary older people ask before they answer.
+            self.ask()
             return self.done()
         if agreed is None:
             self.s["misses"] += 1

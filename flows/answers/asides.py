@@ -6,6 +6,8 @@
   else happens (no "sorry, I did not understand", no miss counted).
 - "你好", "在吗", "谢谢": a greeting or thanks alone is no attempt at the question: it is
   asked again, and no miss is counted, so three hellos do not close an invitation.
+- "你们是谁", "什么事", "是骗子吗": asked who is writing, in answer to the invitation: its
+  greeting, which says who, and the question again, with no "sorry, I did not understand".
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ _COME_BACK = re.compile(
     r"|方便(?:了|的时候)?|忙完(?:了)?)再(?:说|答|填|写|回|聊|弄|做|联系|发|看)"
 )
 _EDGES = "了的啊呀吧呢哦啦嘛喔噢哈,.!?。，！？~ "
+# "你好，请问你们是谁": the courtesy around a question, at either end.
+_COURTESY_EDGES = re.compile(r"^(?:(?:你好|您好|请问|喂|哎|嗯)[,，\s]*)+|[,，\s]*(?:谢谢|请问)$")
 _LEADING = re.compile(r"^(?:嗯|哦|啊|唉|哎|我|我们|现在|这会儿?|目前)+")
 
 
@@ -59,3 +63,20 @@ def only_greets(text: str) -> bool:
     return bool(clauses) and all(
         c in COURTESIES or c in _GREETINGS or c.rstrip("们") in COURTESIES for c in clauses
     )
+
+
+_WHO = frozenset(
+    """你是谁 你们是谁 您是谁 谁 谁啊 谁呀 哪位 您是哪位 你是哪位 你们是哪位 你们是哪里的 你是哪里的 哪里的
+    哪个单位 哪个单位的 你们是什么单位 干嘛的 干什么的 做什么的 你们是干什么的 什么事 啥事 有什么事 有啥事
+    找我什么事 找我有什么事 怎么回事 是骗子吗 是骗子 你们是骗子 骗子吧 骗子 真的假的 是真的吗 是不是骗子
+    你们是真的红十字会吗 红十字会 红十字会吗""".split()
+) | {"who are you", "who is this", "who's this", "what is this", "is this a scam"}
+
+
+def asks_who(text: str) -> bool:
+    """Whether the reply only asks who is writing or why ("你们是谁？", "有什么事吗", "是骗子吗")."""
+    normalized = normalize(text)
+    if not normalized or len(normalized) > 20:
+        return False
+    bare = _COURTESY_EDGES.sub("", normalized).strip(_EDGES + "吗么")
+    return bare in _WHO or bare.rstrip("吗么") in _WHO

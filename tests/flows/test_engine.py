@@ -169,9 +169,13 @@ for word in ["没空", "现在不方便", "在忙，晚点再说", "以后再说
     case(f"consent-later-{word}", [word], {}, CONSENT, "invited", [], ("notice",), ("您方便的时候，回复“1”就可以开始",))
 case("consent-later-then-yes", ["没空", "好的"], {}, "service", "active", [ConsentGiven()])
 case("consent-later-is-no-miss", ["你们是谁", "什么", "现在不方便"], {}, CONSENT, "invited", [], ("notice",))
-case("consent-unclear", ["你们是谁"], {}, CONSENT, "invited", [], ("hint", "intro"), ("抱歉，没能看懂您的回答。", "您愿意回答几个问题吗？"))
+case("consent-unclear", ["今天天气不错"], {}, CONSENT, "invited", [], ("hint", "intro"), ("抱歉，没能看懂您的回答。", "您愿意回答几个问题吗？"))
 case("consent-unclear-then-yes", ["你们是谁", "好的"], {}, "service", "active", [ConsentGiven()])
-case("consent-unclear-three-times-declines", ["你们是谁", "什么", "嗯？啥"], {}, DECLINED, "declined", [ConsentDeclined()], ("closing",))
+case("consent-unclear-three-times-declines", ["今天天气不错", "什么", "嗯？啥"], {}, DECLINED, "declined", [ConsentDeclined()], ("closing",))
+# Asked who is writing: the greeting (who we are) and the question again, nothing counted.
+for word in ["你们是谁？", "你好，请问你们是谁", "有什么事吗", "是骗子吗", "who are you"]:
+    case(f"consent-who-{word}", [word], {}, CONSENT, "invited", [], ("intro",), ("您愿意回答几个问题吗？",))
+case("consent-who-is-no-miss", ["今天天气不错", "什么", "你们是谁", "好的"], {}, "service", "active", [ConsentGiven()])
 case("consent-help", ["帮助"], {}, CONSENT, "invited", [], ("help", "intro"))
 # A greeting alone is no answer and no miss: four hellos still leave the invitation open.
 case("consent-greetings-are-no-miss", ["你好", "在吗？", "谢谢", "您好！"], {}, CONSENT, "invited", [], ("intro",))
