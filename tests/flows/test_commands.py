@@ -22,6 +22,17 @@ from flows.commands import Command, detect_command
         ("/stop", Command.STOP),
         ("/stop@huifang_bot", Command.STOP),
         ("TD", Command.STOP),
+        # As people say it: asked for, with a particle or a thanks around it.
+        ("我要退订", Command.STOP),
+        ("请停止发送", Command.STOP),
+        ("别再给我发了", Command.STOP),
+        ("不要再给我发消息了", Command.STOP),
+        ("别发了，谢谢", Command.STOP),
+        ("停止吧", Command.STOP),
+        ("别烦我", Command.STOP),
+        ("不要再联系我了", Command.STOP),
+        ("我想跳过", Command.SKIP),
+        ("重新开始吧", Command.RESTART),
         ("帮助", Command.HELP),
         ("怎么回答", Command.HELP),
         ("怎么回答？", Command.HELP),
@@ -54,6 +65,8 @@ def test_commands(raw: str, command: Command) -> None:
     "raw",
     [
         "我不想停止志愿服务",  # contains 停止, but is an answer
+        "停止了吗",  # a question about it
+        "不要停止",
         "请不要停止",
         "帮助别人很快乐",
         "跳过这个问题会怎样",
