@@ -346,7 +346,20 @@ def _read_words(table: _ChoiceTable, piece: str, read_whole: bool = True) -> _Pi
         else:
             if union:
                 return frozenset(union)
-    return _contained(table, piece)
+    return _contained(table, piece) or _fragment(table, piece)
+
+
+def _fragment(table: _ChoiceTable, piece: str) -> frozenset[int] | None:
+    """Part of one option's words ("政策" for 政策引导, "心理" for 心理疏导): that option, when
+    no other option's words hold it. Two Chinese characters at least, and no negation,
+    which would turn the words around."""
+    core = piece.rstrip(_CHOICE_PARTICLES)
+    if table.scale:  # a scale is read by meaning: "非常" alone is no level
+        return None
+    if len(core) < 2 or core.isascii() or core in _FILLERS or any(ch in _CJK_NEGATIONS for ch in core):
+        return None
+    found = {index for key, index in table.cjk_keys if core in key}
+    return frozenset(found) if len(found) == 1 else None
 
 
 def _read_choices(table: _ChoiceTable, text: str, by_meaning: bool) -> _Picks:
@@ -362,7 +375,8 @@ def _read_choices(table: _ChoiceTable, text: str, by_meaning: bool) -> _Picks:
             return picks
     core = text.rstrip(_CHOICE_PARTICLES) or text
     if core in _ALL_WORDS:
-        return frozenset(range(len(table.codes)))
+        # "都要": every option but the one saying none is wanted ("暂时不需要").
+        return frozenset(i for i in range(len(table.codes)) if i != table.none_option)
     if len(text) > MAX_CHOICE_TEXT:
         return "unrecognised"
     pieces = [piece for piece in _SPLIT.split(text) if piece]

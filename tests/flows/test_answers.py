@@ -401,6 +401,22 @@ def test_two_options_that_are_not_a_yes_and_a_no_stay_as_they_are() -> None:
     assert parse_answer(SOLVED, "一半") == _fail("unrecognised")
 
 
+def test_part_of_one_options_words_picks_it() -> None:
+    wants = _question(
+        "multi_choice",
+        [_option("talk", "心理疏导", "Counselling"), _option("policy", "政策引导", "Policy"),
+         _option("company", "关怀陪伴", "Company"), _option("not_needed", "暂时不需要", "Nothing")],
+    )  # fmt: skip
+    assert parse_answer(wants, "心理疏导，政策") == Parsed(ok=True, value=["talk", "policy"])  # not just the first
+    assert parse_answer(wants, "心理和陪伴吧") == Parsed(ok=True, value=["talk", "company"])
+    assert parse_answer(wants, "都要") == Parsed(ok=True, value=["talk", "policy", "company"])  # not "nothing"
+    assert parse_answer(wants, "导") == _fail("unrecognised")  # one character says too little
+    problems = _question("single_choice", [_option("a", "等待时间过长", "Wait"), _option("b", "办理时间不便", "Hours")])
+    assert parse_answer(problems, "时间") == _fail("unrecognised")  # in both
+    assert parse_answer(problems, "等待") == _ok("a")
+    assert parse_answer(SINGLE, "非常") == _fail("unrecognised")  # a scale is read by meaning only
+
+
 def test_a_bare_no_picks_nothing_where_no_single_option_says_none() -> None:
     assert parse_answer(SINGLE, "没有") == _fail("unrecognised")  # a scale has no "none" option
     both = _question("single_choice", [_option("a", "没有参加过", "Never"), _option("b", "没有时间", "No time")])
