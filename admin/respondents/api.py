@@ -27,7 +27,10 @@ def respondents_api_router() -> APIRouter:
         container: AppContainer,
         q: Annotated[
             str | None,
-            Query(max_length=100, description="words of the name, or a phone's last 4 digits or whole number"),
+            Query(
+                max_length=100,
+                description='words of the name, its pinyin ("zsf", "zhangsan"), or a phone\'s last 4 digits or number',
+            ),
         ] = None,
         category: Annotated[str | None, Query(max_length=64, description="a category code")] = None,
         organisation: Annotated[

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.catalog import Catalog, FlowCache
 from storage.models import ChannelIdentity, Organisation, Respondent, WeChatAccount
+from storage.name_keys import pinyin_key
 from storage.repositories.audit import AuditRepository
 from storage.repositories.flows import FlowRepository
 from storage.repositories.organisations import Scope
@@ -610,7 +611,8 @@ async def apply(
         chunk = plan.new[start : start + _CHUNK]
         values = [
             {
-                "organisation_id": r.organisation_id, "category": r.category, "name": r.name, "phone": r.phone,
+                "organisation_id": r.organisation_id, "category": r.category, "name": r.name,
+                "name_pinyin": pinyin_key(r.name), "phone": r.phone,
                 "tags": r.tags, "lang": "zh", "is_test": False, "created_at": now, "updated_at": now,
             }
             for r in chunk
@@ -625,8 +627,11 @@ async def apply(
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for u in plan.updated:
         if u.changes:
-            by_columns.setdefault(tuple(sorted(u.changes)), []).append(
-                {"_id": u.respondent_id, **{f"v_{c}": v for c, v in u.changes.items()}}
+            changes = dict(u.changes)
+            if "name" in changes:  # the search key goes with the name
+                changes["name_pinyin"] = pinyin_key(changes["name"])
+            by_columns.setdefault(tuple(sorted(changes)), []).append(
+                {"_id": u.respondent_id, **{f"v_{c}": v for c, v in changes.items()}}
             )
         if u.openid is not None and u.account is not None:
             links.append(_identity(u.respondent_id, u.account, u.openid, now))

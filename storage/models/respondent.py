@@ -37,6 +37,9 @@ class Respondent(Base):
     unreachable_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The name's pinyin ("zhangsanfeng zsf"), written with the name (storage/name_keys.py),
+    # so staff find people by typing a few letters on a phone.
+    name_pinyin: Mapped[str | None] = mapped_column(Text)
 
     organisation: Mapped[Organisation | None] = relationship(lazy="raise")
     identities: Mapped[list[ChannelIdentity]] = relationship(

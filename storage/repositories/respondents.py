@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, bindparam, func, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity, Respondent
 from storage.models.channel_identity import CHANNELS
+from storage.name_keys import pinyin_key, pinyin_query
 from storage.repositories._time import utcnow
 from storage.repositories.organisations import Scope, in_scope
 
@@ -54,6 +55,7 @@ class RespondentRepository:
         respondent = Respondent(
             category=category,
             name=name,
+            name_pinyin=pinyin_key(name),
             phone=phone,
             lang=lang,
             organisation_id=organisation_id,
@@ -135,7 +137,10 @@ class RespondentRepository:
         if not include_tests:
             where.append(Respondent.is_test.is_(False))
         if name:
-            where.append(Respondent.name.contains(name, autoescape=True))
+            letters = pinyin_query(name)
+            by_name = Respondent.name.contains(name, autoescape=True)
+            # "zsf", "zhangsan", "Zhang San": the name's pinyin, as well as its own letters.
+            where.append(or_(by_name, Respondent.name_pinyin.contains(letters)) if letters else by_name)
         if phone_digits:
             where.append(Respondent.phone.endswith(phone_digits, autoescape=True))
         if category:

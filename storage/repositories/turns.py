@@ -102,7 +102,7 @@ class TurnWrites:
         respondent = Respondent(
             id=respondent_id, organisation_id=organisation_id, category=category, name=None, phone=None,
             tags=None, lang=lang, is_test=is_test, consent_at=None, opted_out_at=None, unreachable_at=None,
-            unreachable_reason=None, created_at=at, updated_at=at,
+            unreachable_reason=None, created_at=at, updated_at=at, name_pinyin=None,
         )  # fmt: skip
         self.respondents.append(respondent)
         self.identities.append(

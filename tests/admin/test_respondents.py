@@ -99,6 +99,10 @@ async def test_search_by_name_phone_and_tests_left_out(client: httpx.AsyncClient
     assert await ids(q="13900009999") == set()
     assert await ids(q="王", category="humanitarian_aid") == {wang}
     assert await ids(category="elderly_care") == set()
+    # Letters on a phone: the pinyin of the name, whole or its initials.
+    assert await ids(q="cay") == {chen} and await ids(q="chenayi") == {chen} and await ids(q="Chen A") == {chen}
+    assert await ids(q="wdj") == {wang} and await ids(q="wang") == {wang}
+    assert await ids(q="zsf") == set()
 
 
 async def test_history_shows_answers_with_labels_and_tickets(client: httpx.AsyncClient, world: Database) -> None:

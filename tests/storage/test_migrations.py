@@ -110,3 +110,24 @@ def test_alembic_cli_uses_the_shipped_ini(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert migrate.current(url) == migrate.head()
+
+
+async def test_names_stored_before_the_pinyin_column_get_their_keys(db_url: str) -> None:
+    await migrate.downgrade_async(db_url, "0010_report_indexes")
+    engine = create_async_engine(db_url, poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            for name in ("张三丰", "曾国藩", None):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO respondents (category, name, lang, is_test, created_at, updated_at) "
+                        "VALUES ('volunteer', :name, 'zh', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"name": name},
+                )
+        await migrate.upgrade_async(db_url)
+        async with engine.connect() as conn:
+            keys = dict((await conn.execute(sa.text("SELECT name, name_pinyin FROM respondents"))).all())
+    finally:
+        await engine.dispose()
+    assert keys == {"张三丰": "zhangsanfeng zsf", "曾国藩": "cengguofan cgf zengguofan zgf", None: None}

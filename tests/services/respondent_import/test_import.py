@@ -194,6 +194,10 @@ async def test_existing_people_are_updated_opted_out_kept_out(world: World, tmp_
         assert g is not None and (g.name, g.category, g.opted_out_at is not None) == ("退订", "volunteer", True)
         assert o is not None and o.phone == "13500135000"
         assert same_person is not None and same_person.name == "不变"
+        # The names' pinyin follows them, for staff searching by letters.
+        assert k.name_pinyin == "xinming xm" and o.name_pinyin == "weixinren wxr"
+        newcomer = await s.scalar(select(Respondent).where(Respondent.name == "新人"))
+        assert newcomer is not None and newcomer.name_pinyin == "xinren xr"
         linked = await s.scalar(select(ChannelIdentity.respondent_id).where(ChannelIdentity.external_id == "oNEW1"))
         assert linked == k.id
         assert await s.scalar(select(func.count()).select_from(Respondent)) == 5
