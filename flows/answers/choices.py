@@ -32,6 +32,13 @@ _ECHO = re.compile(
     rf"(?:第)?(?P<n>[0-9]{{1,3}}|[a-z]|[{CN_CHARS}]{{1,3}})\s*[.、):]?\s*(?P<label>.+)"
 )
 _SPLIT = re.compile(r"\s*(?:[,;/|&+]|、|以及|还有|和|与|跟|及|(?<![a-z])and(?![a-z]))\s*")
+# "1到3", "1-3", "第二至第四": every option from one number to another.
+_RANGE = re.compile(
+    rf"第?(?P<a>[0-9]{{1,2}}|[{CN_CHARS}]{{1,3}})\s*(?:到|至|-|~|—)\s*第?(?P<b>[0-9]{{1,2}}|[{CN_CHARS}]{{1,3}})"
+    r"(?:个|项|条)?(?:都要|都可以|都行|都选|都需要)?"
+)
+# "除了4都要", "除了心理疏导以外都可以": every option but those named.
+_ALL_BUT = re.compile(r"除了?(?P<but>.+?)(?:以外|之外)?(?:其他|其它|别的)?(?:都要|都可以|都行|都选|都需要|全要)")
 _ALL_WORDS = frozenset(
     """都 全部 全选 都选 全都 都是 都要 都有 所有 全部都是 都可以 以上都是 以上全部 all""".split()
 ) | {"all of them", "all of the above", "everything"}
@@ -379,6 +386,15 @@ def _read_choices(table: _ChoiceTable, text: str, by_meaning: bool) -> _Picks:
         return frozenset(i for i in range(len(table.codes)) if i != table.none_option)
     if len(text) > MAX_CHOICE_TEXT:
         return "unrecognised"
+    ranged = _RANGE.fullmatch(core)
+    if ranged:
+        return _from_to(table, ranged["a"], ranged["b"])
+    but = _ALL_BUT.fullmatch(core)
+    if but:
+        left_out = _read_choices(table, but["but"], by_meaning=False)
+        if isinstance(left_out, frozenset):
+            rest = frozenset(i for i in range(len(table.codes)) if i not in left_out and i != table.none_option)
+            return rest or "unrecognised"
     pieces = [piece for piece in _SPLIT.split(text) if piece]
     problem: str | None = None
     if len(pieces) > 1:
@@ -403,6 +419,19 @@ def _read_choices(table: _ChoiceTable, text: str, by_meaning: bool) -> _Picks:
     if contained is not None:
         return contained
     return problem or "unrecognised"
+
+
+def _from_to(table: _ChoiceTable, first: str, last: str) -> _Picks:
+    a = int(first) if first.isdigit() else cn_integer(first)
+    b = int(last) if last.isdigit() else cn_integer(last)
+    count = len(table.codes)
+    if a is None or b is None or not 1 <= a < b:
+        return "unrecognised"
+    if b > count:
+        return "out_of_range"
+    picks = frozenset(range(a - 1, b))
+    # "1到5" over four wishes and "暂时不需要": the wishes.
+    return picks - {table.none_option} if table.none_option is not None else picks
 
 
 def parse_choice(question: Question, text: str, multi: bool) -> Parsed:

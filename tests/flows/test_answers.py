@@ -417,6 +417,24 @@ def test_part_of_one_options_words_picks_it() -> None:
     assert parse_answer(SINGLE, "非常") == _fail("unrecognised")  # a scale is read by meaning only
 
 
+@pytest.mark.parametrize(
+    ("raw", "codes"),
+    [("1到3", ["talk", "policy", "company"]), ("1-3", ["talk", "policy", "company"]), ("二至四", ["policy", "company", "home"]),
+     ("1到5", ["talk", "policy", "company", "home"]), ("除了4都要", ["talk", "policy", "company"]),
+     ("除了1、2都行", ["company", "home"]), ("除了心理疏导以外都可以", ["policy", "company", "home"])],
+)  # fmt: skip
+def test_a_range_or_all_but_some(raw: str, codes: list[str]) -> None:
+    wants = _question(
+        "multi_choice",
+        [_option("talk", "心理疏导", "Counselling"), _option("policy", "政策引导", "Policy"),
+         _option("company", "关怀陪伴", "Company"), _option("home", "上门探望", "Visits"),
+         _option("not_needed", "暂时不需要", "Nothing")],
+    )  # fmt: skip
+    assert parse_answer(wants, raw) == Parsed(ok=True, value=codes)
+    assert parse_answer(wants, "1到9") == _fail("out_of_range")
+    assert parse_answer(wants, "3到1") == _fail("unrecognised")
+
+
 def test_a_bare_no_picks_nothing_where_no_single_option_says_none() -> None:
     assert parse_answer(SINGLE, "没有") == _fail("unrecognised")  # a scale has no "none" option
     both = _question("single_choice", [_option("a", "没有参加过", "Never"), _option("b", "没有时间", "No time")])
