@@ -5,6 +5,7 @@ from fastapi.responses import HTMLResponse
 
 from admin.auth.deps import AppContainer, ConsoleStaff, DbSession
 from admin.pages import render
+from bot.services.campaigns import running_campaigns
 from bot.services.interviews import calls_waiting
 from bot.services.organisations import list_organisations
 from bot.services.ticket_views import work_counts
@@ -20,6 +21,9 @@ def home_router() -> APIRouter:
         # What waits first: a member of staff opens the console to work, not to read who they are.
         work = await work_counts(s, me.scope, staff_id=me.id, now=container.clock())
         calls = await calls_waiting(s, me.scope)
-        return render(request, "home/index.html", me=me, organisations=rows, top=top, work=work, calls=calls)
+        running = await running_campaigns(s, me.scope)
+        return render(
+            request, "home/index.html", me=me, organisations=rows, top=top, work=work, calls=calls, running=running
+        )
 
     return router

@@ -337,6 +337,11 @@ async def list_campaigns(s: AsyncSession, scope: Scope) -> list[CampaignView]:
     return [await _view(s, c) for c in await CampaignRepository(s).in_scope(scope)]
 
 
+async def running_campaigns(s: AsyncSession, scope: Scope) -> int:
+    """How many campaigns of `scope` are sending now, for the home page."""
+    return await CampaignRepository(s).count_running(scope)
+
+
 async def get_campaign(s: AsyncSession, scope: Scope, campaign_id: int) -> CampaignView:
     campaign = await CampaignRepository(s).get(campaign_id, scope=scope)
     if campaign is None:

@@ -147,6 +147,12 @@ class CampaignRepository:
         )
         return list(rows)
 
+    async def count_running(self, scope: Scope) -> int:
+        query = select(func.count()).select_from(Campaign).where(
+            Campaign.status == "running", in_scope(Campaign.organisation_id, scope)
+        )
+        return int(await self.session.scalar(query) or 0)
+
     async def running(self) -> list[Campaign]:
         rows = await self.session.scalars(select(Campaign).where(Campaign.status == "running").order_by(Campaign.id))
         return list(rows)

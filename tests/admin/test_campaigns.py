@@ -83,6 +83,10 @@ async def test_roles_and_organisations_on_every_route(client: httpx.AsyncClient,
             assert (await client.post(f"/api/v1/campaigns/{jj}/{move}", headers=auth(token))).status_code == 403
     started = await client.post(f"/api/v1/campaigns/{jj}/start", headers=auth(jjadmin))
     assert started.status_code == 200 and started.json()["status"] == "running"
+    for who, expected in (("zhangsan", 1), ("whadmin", 0)):  # the home page counts it in 锦江 only
+        await log_in(client, who)
+        home = (await client.get("/console")).text
+        assert f'<a href="/console/campaigns"><span class="n">{expected}</span>' in home
     assert started.json()["selected"] == 2  # 锦江 and 春熙路, not 武侯
     assert (await client.post(f"/api/v1/campaigns/{jj}/resume", headers=auth(jjadmin))).status_code == 409
     assert (await client.post(f"/api/v1/campaigns/{jj}/pause", headers=auth(admin))).json()["status"] == "paused"
