@@ -286,6 +286,7 @@ class _Turn:
         self.s["answers"] = {}
         self.s["attempts"] = []
         self.s["misses"] = 0
+        self.s["asides"] = 0
         self.s["pending"] = None
         self.events.append(SessionRestarted())
         self.say("restarted")
@@ -294,13 +295,22 @@ class _Turn:
         self.enter_current()
         return self.done()
 
+    def aside(self) -> bool:
+        """Whether one more reply beside the question (busy, a greeting, "who are you")
+        goes uncounted: `max_misses` of them per question, then they count as misses, so
+        nothing loops for ever."""
+        if self.input.kind == "unsupported" or self.s.get("asides", 0) >= self.config.max_misses:
+            return False
+        self.s["asides"] = self.s.get("asides", 0) + 1
+        return True
+
     def consent(self) -> Step:
         agreed = parse_yes_no(self.raw) if self.input.kind != "unsupported" else None
-        if agreed is not True and self.input.kind != "unsupported" and says_later(self.raw):
+        if agreed is not True and says_later(self.raw) and self.aside():
             # "现在不方便", "没空": not a no, and not a miss; the invitation stays open.
             self.say("later_invite", kind="notice")
             return self.done()
-        if agreed is None and self.input.kind != "unsupported" and (only_greets(self.raw) or asks_who(self.raw)):
+        if agreed is None and (only_greets(self.raw) or asks_who(self.raw)) and self.aside():
             # "你好", "你们是谁": the greeting (which says who we are) and the question again,
             # nothing counted: wary older people ask before they answer.
             self.ask()
@@ -313,6 +323,7 @@ class _Turn:
                 return self.done()
             agreed = False  # never loop: three unclear replies close the invitation politely
         self.s["misses"] = 0
+        self.s["asides"] = 0
         self.s["step"] = self.compiled.consent(agreed)
         if agreed:
             self.lifecycle("activate")
@@ -345,11 +356,11 @@ class _Turn:
             self.s["answers"][q.id] = parsed.value
             self.escalations(q, parsed.value)
             return self.move_on()
-        if parsed is not None and says_later(self.raw):
+        if parsed is not None and says_later(self.raw) and self.aside():
             # "在忙，晚点再答": the question waits for them, nothing is counted against it.
             self.say("later_survey", kind="notice")
             return self.done()
-        if parsed is not None and only_greets(self.raw):
+        if parsed is not None and only_greets(self.raw) and self.aside():
             self.ask()  # "你好", "在吗": no attempt at the question; asked again, not counted
             return self.done()
         self.s["attempts"].append(self.raw)
@@ -400,6 +411,7 @@ class _Turn:
 
     def move_on(self) -> Step:
         self.s["misses"] = 0
+        self.s["asides"] = 0
         self.s["attempts"] = []
         self.s["step"] = self.compiled.advance(self.s["step"], self.s["answers"])
         self.enter_current()

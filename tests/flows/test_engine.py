@@ -178,7 +178,10 @@ for word in ["你们是谁？", "你好，请问你们是谁", "有什么事吗"
 case("consent-who-is-no-miss", ["今天天气不错", "什么", "你们是谁", "好的"], {}, "service", "active", [ConsentGiven()])
 case("consent-help", ["帮助"], {}, CONSENT, "invited", [], ("help", "intro"))
 # A greeting alone is no answer and no miss: four hellos still leave the invitation open.
-case("consent-greetings-are-no-miss", ["你好", "在吗？", "谢谢", "您好！"], {}, CONSENT, "invited", [], ("intro",))
+case("consent-greetings-are-no-miss", ["你好", "在吗？", "谢谢"], {}, CONSENT, "invited", [], ("intro",))
+# … three of them per question: then they count, so nothing loops for ever.
+case("consent-asides-are-bounded", ["你好", "没空", "你们是谁", "你好", "你好", "你好"], {}, DECLINED, "declined",
+     [ConsentDeclined()], ("closing",))  # fmt: skip
 
 # A rating: words, numbers in every script, synonyms, sentences around the label.
 for word, code in [
@@ -324,6 +327,8 @@ case("later-mid-survey-is-no-miss", [*TO_NEEDS, "嗯嗯嗯", "随便", "晚点�
      events=[recorded("needs", ["counselling"], "嗯嗯嗯\n随便\n1")])  # fmt: skip
 case("greetings-mid-survey-are-no-miss", [*TO_NEEDS, "你好", "在吗", "你好", "1"], AT_RECOMMEND, "recommend",
      events=[recorded("needs", ["counselling"], "1")])  # fmt: skip
+case("asides-mid-survey-are-bounded", [*TO_NEEDS, "你好", "晚点再说", "你好", "你好", "你好", "你好"],
+     {**AT_NEEDS, "needs": None}, "recommend", events=[recorded("needs", None, "你好\n你好\n你好", parsed=False)])  # fmt: skip
 case("misses-start-again-per-question", [*TO_NEEDS, "嗯嗯嗯", "随便", "1", "很好", "不知道"], AT_RECOMMEND, "recommend", events=[])
 case("misses-then-skip", [*TO_CALLBACK, "随便", "跳过"], {**AT_CALLBACK, "callback": None}, "opinion",
      events=[recorded("callback", None, "随便\n跳过", skipped=True)])  # fmt: skip
