@@ -8,6 +8,9 @@
   asked again, and no miss is counted, so three hellos do not close an invitation.
 - "你们是谁", "什么事", "是骗子吗": asked who is writing, in answer to the invitation: its
   greeting, which says who, and the question again, with no "sorry, I did not understand".
+
+The engine lets three such replies per question go uncounted (flows/engine.py, `aside`);
+after that they count as tries, so nothing loops for ever.
 """
 
 from __future__ import annotations
