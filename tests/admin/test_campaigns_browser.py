@@ -48,7 +48,7 @@ def browser() -> Iterator[Any]:
 def test_create_start_and_watch_the_progress(server: str, browser: Any, width: int, height: int) -> None:
     with console_page(browser, width, height) as (page, errors):
         log_in(page, server, "wang", PASSWORD)
-        page.get_by_role("link", name="活动").click()
+        page.get_by_role("navigation", name="栏目 Sections").get_by_role("link", name="活动").click()
         page.wait_for_url(f"{server}/console/campaigns")
         fits(page, width)
         screenshot(page, "campaigns", f"{width}-1-list")
