@@ -1,5 +1,6 @@
 """What a respondent asks for outside a survey's questions, whatever the channel:
-to be linked to the respondent a personal QR code names, or to talk to a person."""
+to be linked to the respondent a personal QR code names, to talk to a person, or to have
+staff read what they wrote after their survey ended."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ HUMAN_ASKED = "请求人工服务 asked to talk to a person"
 HUMAN_NOTE = {
     "zh": "好的，我们已经通知工作人员，他们会尽快和您联系。",
     "en": "Thank you. We have told our staff, and someone will get in touch with you soon.",
+}
+MESSAGE_NOTE = {
+    "zh": "已收到您的留言，我们已转给工作人员，他们会尽快和您联系。",
+    "en": "We have your message and have passed it to our staff; someone will get in touch with you soon.",
 }
 
 
@@ -90,34 +95,57 @@ async def human_requested(
         at=inbound.at,
     )
     if respondent is not None:
-        await _human_ticket(s, respondent, inbound, tickets)
+        await _ticket_for(s, respondent, inbound, "human", tickets)
     lang = respondent.lang if respondent is not None and respondent.lang in HUMAN_NOTE else "zh"
     return [OutMessage(text=HUMAN_NOTE[lang])]
 
 
-async def _human_ticket(s: AsyncSession, respondent: Respondent, inbound: Inbound, config: TicketConfig | None) -> None:
+async def message_for_staff(
+    s: AsyncSession, respondent: Respondent, inbound: Inbound, *, kind: str, tickets: TicketConfig | None = None
+) -> list[OutMessage]:
+    """Words written when no survey is open (after it ended): the bot says "如有其他问题，请直接
+    留言", so what they leave reaches staff: in the history of their newest open ticket,
+    whatever its kind (most likely what they write about), else as a new ticket of `kind`;
+    and they are told so."""
+    await AuditRepository(s).record(
+        actor=f"respondent:{respondent.id}", action="message_for_staff", subject_type="respondent",
+        subject_id=str(respondent.id), data={"channel": inbound.channel, "kind": kind}, at=inbound.at,
+    )  # fmt: skip
+    await _ticket_for(s, respondent, inbound, kind, tickets, join_any=True)
+    return [OutMessage(text=MESSAGE_NOTE[respondent.lang if respondent.lang in MESSAGE_NOTE else "zh"])]
+
+
+async def _ticket_for(
+    s: AsyncSession,
+    respondent: Respondent,
+    inbound: Inbound,
+    kind: str,
+    config: TicketConfig | None,
+    *,
+    join_any: bool = False,
+) -> None:
     repo = TicketRepository(s)
     words = (inbound.text or "").strip()
-    already = await repo.open_for_respondent(respondent.id, "human")
+    already = await repo.open_for_respondent(respondent.id, None if join_any else kind)
     if already is not None:
         await repo.add_event(
             already.id, at=inbound.at, actor=f"respondent:{respondent.id}", kind="reply",
             text=words or HUMAN_ASKED, data={"asked_again": True, "channel": inbound.channel},
         )  # fmt: skip
         return
-    # Numbered by the person's human tickets so far: two deliveries racing past the check
-    # above (two channels of one person) make the same key, and the second opens nothing.
-    number = await repo.count_for_respondent(respondent.id, "human") + 1
+    # Numbered by the person's tickets of this kind so far: two deliveries racing past the
+    # check above (two channels of one person) make the same key, and the second opens nothing.
+    number = await repo.count_for_respondent(respondent.id, kind) + 1
     session = await SessionRepository(s).open_for(respondent.id)
     await open_ticket(
         s,
         respondent=respondent,
-        kind="human",
+        kind=kind,
         text=words or HUMAN_ASKED,
         session_id=session.id if session is not None else None,
         category=respondent.category,
         context={"channel": inbound.channel, "account": inbound.account, "via": inbound.kind},
-        dedup_key=f"human:{respondent.id}:{number}",
+        dedup_key=f"{kind}:{respondent.id}:{number}",
         now=inbound.at,
         config=config,
     )

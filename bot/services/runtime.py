@@ -27,9 +27,12 @@ from bot.channels.base import Inbound, OutMessage, Reply
 from bot.services import requests, surveys
 from bot.services.catalog import Catalog, FlowCache
 from bot.services.outbound import KeepReply, Kept, keep_reply
-from bot.services.text_kinds import HUMAN_REQUEST_MAX_CHARS, RulesCache, asks_for_a_person
+from bot.services.text_kinds import HUMAN_REQUEST_MAX_CHARS, RulesCache, asks_for_a_person, classify_text
 from bot.services.ticket_config import TicketConfig
 from flows import engine, messages, render
+from flows.answers.asides import asks_who, only_pleasantries
+from flows.commands import Command, detect_command
+from flows.detect import says_nothing
 from flows.engine import EngineConfig, Input
 from flows.events import Choice
 from storage.db import Database
@@ -224,6 +227,16 @@ class Runtime:
         expiry sweep ended is told so and starts afresh, as if their message had ended it
         (see `_resume`); others are thanked, also after a follow-up (a resolved ticket's
         question), which never starts their category's survey again."""
+        if inbound.kind == "text" and detect_command(inbound.text or "") is Command.STOP:
+            # 退订 with no survey open (after one ended, or before any began): at once, as
+            # in a survey after its confirmation; nothing else is sent to them.
+            await RespondentRepository(s).opt_out(respondent, at=inbound.at)
+            turn.writes.audit(
+                actor=f"respondent:{respondent.id}", action="opted_out", subject_type="respondent",
+                subject_id=str(respondent.id), data={"channel": inbound.channel, "between_surveys": True},
+                at=inbound.at,
+            )  # fmt: skip
+            return [OutMessage(messages.text(None, "opted_out", respondent.lang))]
         latest = await SessionRepository(s).latest_for(respondent.id)
         stamp = turn.loaded.flows_stamp
         if latest is not None and latest.status == "expired" and latest.state.get("expired_by") == "silence":
@@ -235,6 +248,14 @@ class Runtime:
             return [notice, *await self._start(s, respondent, found or (latest.flow_version_id, flow), inbound, turn)]
         found = (await self.catalog_for(s, respondent.organisation_id, stamp=stamp)).find(respondent.category)
         if found is None or latest is not None:
+            if inbound.kind == "text" and _says_something(inbound.text):
+                # "如有其他问题，请直接留言": what they leave reaches staff.
+                rules = await self.detection_rules.get(s, respondent.organisation_id)
+                kind, _ = classify_text(inbound.text or "", rules)
+                return await requests.message_for_staff(
+                    s, respondent, inbound, kind=kind if kind in ("complaint", "help") else "flagged",
+                    tickets=self.tickets,
+                )  # fmt: skip
             return [OutMessage(messages.text(None, "already_done", respondent.lang))]
         return await self._start(s, respondent, found, inbound, turn)
 
@@ -288,6 +309,14 @@ class _TurnState:
     def __init__(self, writes: TurnWrites) -> None:
         self.writes = writes
         self.loaded = Loaded(None, None, 0, None, None)
+
+
+def _says_something(text: str | None) -> bool:
+    """Words for staff: not a thanks, a greeting, "收到", a WeChat face, a bare "好的" or a
+    question back."""
+    if not text or not text.strip():
+        return False
+    return not (says_nothing(text) or only_pleasantries(text) or asks_who(text))
 
 
 def _category_menu(catalog: Catalog, lang: str) -> OutMessage:

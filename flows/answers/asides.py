@@ -9,6 +9,9 @@
 - "你们是谁", "什么事", "是骗子吗": asked who is writing, in answer to the invitation: its
   greeting, which says who, and the question again, with no "sorry, I did not understand".
 
+- "收到", "辛苦了", "[玫瑰]": an acknowledgement, wishes or a WeChat face after the survey
+  ended: nothing for staff (bot/services/runtime.py turns other words into a ticket).
+
 The engine lets three such replies per question go uncounted (flows/engine.py, `aside`);
 after that they count as tries, so nothing loops for ever.
 """
@@ -83,3 +86,30 @@ def asks_who(text: str) -> bool:
         return False
     bare = _COURTESY_EDGES.sub("", normalized).strip(_EDGES + "吗么")
     return bare in _WHO or bare.rstrip("吗么") in _WHO
+
+
+_PLEASANTRIES = frozenset(
+    """收到 收到了 知道 知道了 明白 明白了 了解 了解了 好滴 好哒 好嘞 嗯呢 行了 好了 ok了 再见 拜拜 拜 88 晚安 早安
+    辛苦 辛苦了 辛苦你们了 你们辛苦了 不客气 没事 没事了 工作顺利 祝你们工作顺利 身体健康 祝你们身体健康 祝您身体健康
+    新年快乐 节日快乐 春节快乐 中秋快乐 感谢红十字会 谢谢红十字会 感谢你们 谢谢你们 感谢党和政府
+    好的 好吧 好 嗯 嗯嗯 哦 哦哦 行 可以 对 是的 ok okay""".split()
+) | {"bye", "good night", "see you"}
+# WeChat's own faces arrive as text: "[玫瑰]", "[握手]", "[强]"; emoji and punctuation say nothing either.
+_WECHAT_FACE = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]")
+
+
+def only_pleasantries(text: str) -> bool:
+    """Whether the reply only acknowledges, thanks, wishes well or sends a face ("收到",
+    "辛苦了，祝你们工作顺利", "[玫瑰][玫瑰]"): nothing for staff to act on."""
+    if only_greets(text):
+        return True
+    normalized = _WECHAT_FACE.sub(" ", normalize(text))
+    if len(normalized) > 40:
+        return False
+    rest = "".join(ch for ch in normalized if ch.isalnum() or ch == " ")
+    for word in _PLEASANT_WORDS:  # longest first: "谢谢你们辛苦了" is two of them
+        rest = rest.replace(word, " ")
+    return not rest.replace(" ", "").strip(_EDGES)
+
+
+_PLEASANT_WORDS = sorted(_PLEASANTRIES | COURTESIES | _GREETINGS, key=len, reverse=True)

@@ -189,13 +189,12 @@ class TicketRepository:
         )
         return {(queue_id, status): int(n) for queue_id, status, n in rows}
 
-    async def open_for_respondent(self, respondent_id: int, kind: str) -> Ticket | None:
-        return await self.session.scalar(
-            select(Ticket)
-            .where(Ticket.respondent_id == respondent_id, Ticket.kind == kind, Ticket.status.in_(_OPEN))
-            .order_by(Ticket.id.desc())
-            .limit(1)
-        )
+    async def open_for_respondent(self, respondent_id: int, kind: str | None) -> Ticket | None:
+        """The person's newest open ticket of `kind` (None: of any kind)."""
+        query = select(Ticket).where(Ticket.respondent_id == respondent_id, Ticket.status.in_(_OPEN))
+        if kind is not None:
+            query = query.where(Ticket.kind == kind)
+        return await self.session.scalar(query.order_by(Ticket.id.desc()).limit(1))
 
     async def count_for_respondent(self, respondent_id: int, kind: str) -> int:
         query = select(func.count()).where(Ticket.respondent_id == respondent_id, Ticket.kind == kind)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.services.flows import publish_files
 from bot.services.runtime import Runtime
 from flows.loader import default_flow_paths, load_path
-from storage.models import Answer, InboundMessage, Respondent, SurveySession, Ticket
+from storage.models import Answer, InboundMessage, Respondent, SurveySession, Ticket, TicketEvent
 from storage.repositories.answers import AnswerRepository
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.sessions import SessionRepository
@@ -226,3 +226,53 @@ async def test_console_and_simulator_respondents_are_marked_as_tests(runtime: Ru
         await chat.start("人道救助")
         person = await _person(runtime, chat)
         assert person is not None and person.is_test is is_test, channel
+
+
+async def _finish_aid_survey(chat: Chat) -> None:
+    await chat.start("humanitarian_aid")
+    for answer in ("好的", "1", "5", "5"):
+        await chat.say(answer)
+    done = await chat.say("没有")
+    assert "问卷完成了" in done.text
+
+
+async def test_words_left_after_the_survey_reach_staff_as_a_ticket(runtime: Runtime) -> None:
+    # The closing says "如有其他问题，请直接留言": what they leave must not be lost.
+    chat = Chat(runtime, "after")
+    await _finish_aid_survey(chat)
+    assert await _count(runtime, Ticket) == 0
+    for nothing in ("谢谢你们", "收到", "辛苦了，祝你们工作顺利", "[玫瑰][玫瑰]", "好的", "你好"):
+        said = await chat.say(nothing)  # nothing for staff: no ticket
+        assert "本次回访已经结束" in said.text and await _count(runtime, Ticket) == 0
+    noted = await chat.say("我的救助金三个月没到账了，找谁都没人管")
+    assert "已收到您的留言" in noted.text
+    again = await chat.say("能不能帮我问问")  # joins the open ticket, not a second one
+    assert "已收到您的留言" in again.text
+    async with runtime.db.transaction() as s:
+        [ticket] = list(await s.scalars(select(Ticket)))
+        assert ticket.kind == "complaint" and ticket.text == "我的救助金三个月没到账了，找谁都没人管"
+        assert ticket.first_response_due_at is not None  # its clock runs as for any complaint
+        events = list(await s.scalars(select(TicketEvent.text).where(TicketEvent.ticket_id == ticket.id)))
+        assert "能不能帮我问问" in events
+    person = await _person(runtime, chat)
+    assert person is not None and person.opted_out_at is None
+
+
+async def test_stop_with_no_survey_open_opts_out_at_once(runtime: Runtime) -> None:
+    chat = Chat(runtime, "done-then-stop")
+    await _finish_aid_survey(chat)
+    bye = await chat.say("我要退订")
+    assert "已为您退订" in bye.text
+    person = await _person(runtime, chat)
+    assert person is not None and person.opted_out_at is not None
+    assert (await chat.say("你好")).messages == ()  # silence from now on
+    # Someone imported from a list, never surveyed, who writes 退订 first: not a survey.
+    async with runtime.db.transaction() as s:
+        listed = await RespondentRepository(s).create(category="humanitarian_aid", name="陈阿姨")
+        await RespondentRepository(s).add_identity(listed, channel="console", account="local", external_id="listed")
+    first = await Chat(runtime, "listed").say("退订")
+    assert "已为您退订" in first.text
+    async with runtime.db.transaction() as s:
+        again = await RespondentRepository(s).get(listed.id)
+        assert again is not None and again.opted_out_at is not None
+        assert await SessionRepository(s).latest_for(listed.id) is None
