@@ -1,14 +1,16 @@
 """One canonical form for what respondents type, so every parser compares like with like.
 
 Respondents are often older people on phones: full-width digits from Chinese keyboards,
-circled numbers copied from the question, stray "。" or "！", emoji with skin tones. All of
-these should compare equal to the plain form a flow author wrote.
+circled numbers copied from the question, stray "。" or "！", emoji with skin tones,
+traditional characters from a handwriting pad or a phone set that way ("滿意", "退訂"). All
+of these should compare equal to the plain form a flow author wrote.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 # Circled / dingbat numbers become " n " (not just "n" as NFKC would make them) so that
 # "①③" reads as two picks, not as option 13.
@@ -39,12 +41,26 @@ _LEADING = re.compile(rf"(?:[{re.escape(_TRAILING.replace('.', ''))}]|\.(?![0-9]
 _SPACES = re.compile(r"\s+")
 
 
+_simplified: Any = None
+
+
+def _to_simplified(text: str) -> str:
+    """Traditional characters as simplified (OpenCC's t2s: ~1 µs a short answer)."""
+    global _simplified
+    if _simplified is None:
+        import opencc  # its dictionaries load on first use, not when flows is imported
+
+        _simplified = opencc.OpenCC("t2s")
+    return str(_simplified.convert(text))
+
+
 def normalize(text: str) -> str:
-    """The canonical form of an answer: NFKC, lower-case, single spaces, no edge punctuation."""
+    """The canonical form of an answer: NFKC, simplified characters, lower-case, single
+    spaces, no edge punctuation."""
     if not text.isascii():
         if not _NEEDS_TRANSLATE.isdisjoint(map(ord, text)):
             text = text.translate(_TRANSLATE)
-        text = unicodedata.normalize("NFKC", text)
+        text = _to_simplified(unicodedata.normalize("NFKC", text))
     text = text.lower().rstrip(_TRAILING)
     lead = _LEADING.match(text)
     if lead:

@@ -97,6 +97,8 @@ def _fail(problem: str) -> Parsed:
         ("✅\ufe0f", "✅"),
         ("好\u200b的", "好的"),
         ("STOP", "stop"),
+        ("滿意", "满意"),  # traditional characters, as a handwriting pad may give them
+        ("還沒收到錢", "还没收到钱"),
         ("？", ""),
         ("", ""),
     ],
@@ -340,6 +342,7 @@ def test_longer_label_wins_over_the_label_inside_it(raw: str, code: str) -> None
      ("🙁", "bad"), ("👎", "bad"), ("😡", "very_bad"), ("😊😊", "good")],
 )  # fmt: skip
 def test_a_face_or_a_thumb_alone_answers_a_satisfaction_scale(raw: str, code: str) -> None:
+    assert parse_answer(SATISFIED, "不滿意") == _ok("no")  # and traditional characters read as simplified
     # The options list no emoji: the face is read for what it means on the scale.
     assert parse_answer(SINGLE, raw) == _ok(code)
 

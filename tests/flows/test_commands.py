@@ -24,6 +24,8 @@ from flows.commands import Command, detect_command
         ("TD", Command.STOP),
         # As people say it: asked for, with a particle or a thanks around it.
         ("我要退订", Command.STOP),
+        ("退訂", Command.STOP),  # traditional characters
+        ("取消訂閱", Command.STOP),
         ("请停止发送", Command.STOP),
         ("别再给我发了", Command.STOP),
         ("不要再给我发消息了", Command.STOP),
