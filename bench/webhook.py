@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,14 +99,21 @@ async def _bare_health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@bare_app.post("/wechat/{account}")
-async def _bare_echo(account: str, request: Request) -> Response:
+async def _echo(request: Request, keep: Callable[[Any, str], Awaitable[object]] | None = None) -> Response:
+    """Decrypt, parse, (`keep` the message), echo its text in an encrypted passive reply."""
     q = request.query_params
     xml = _bare_crypto.decrypt_message(await request.body(), q["msg_signature"], q["timestamp"], q["nonce"])
     message = parse_message(xml)
     text = getattr(message, "content", None) or getattr(message, "event", "") or "?"
+    if keep is not None:
+        await keep(message, text)
     reply = create_reply(text, message).render()
     return Response(_bare_crypto.encrypt_message(reply, q["nonce"], q["timestamp"]), media_type="application/xml")
+
+
+@bare_app.post("/wechat/{account}")
+async def _bare_echo(account: str, request: Request) -> Response:
+    return await _echo(request)
 
 
 # --- the floor: the bare echo plus the least a survey must store per message --------------
@@ -157,14 +164,11 @@ floor_app.get("/healthz")(_bare_health)
 
 @floor_app.post("/wechat/{account}")
 async def _floor_echo(account: str, request: Request) -> Response:
-    q = request.query_params
-    xml = _bare_crypto.decrypt_message(await request.body(), q["msg_signature"], q["timestamp"], q["nonce"])
-    message = parse_message(xml)
-    text = getattr(message, "content", None) or getattr(message, "event", "") or "?"
-    key = str(message.id) if message.id else f"{message.source}:{message.create_time}:{text}"
-    await request.app.state.pool.fetchval("SELECT bench_floor_turn($1, $2, $3)", key, message.source, text)
-    reply = create_reply(text, message).render()
-    return Response(_bare_crypto.encrypt_message(reply, q["nonce"], q["timestamp"]), media_type="application/xml")
+    async def keep(message: Any, text: str) -> object:
+        key = str(message.id) if message.id else f"{message.source}:{message.create_time}:{text}"
+        return await request.app.state.pool.fetchval("SELECT bench_floor_turn($1, $2, $3)", key, message.source, text)
+
+    return await _echo(request, keep)
 
 
 # --- simulated followers ------------------------------------------------------------------

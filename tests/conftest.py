@@ -360,3 +360,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         f"{setups[len(setups) // 2]:.1f} ms (max {setups[-1]:.0f}), teardown median "
         f"{teardowns[len(teardowns) // 2]:.1f} ms (max {teardowns[-1]:.0f})"
     )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium, one per test module that drives pages (tests/browser.py)."""
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser import ROOT, WIDTHS, chromium, console_page, fits, huifang, huifang_env, log_in, screenshot, serving
+from tests.browser import ROOT, WIDTHS, console_page, fits, huifang, huifang_env, log_in, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
 PEOPLE = 4
@@ -36,12 +36,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     huifang(env, "respondents", "import", str(people), "--org", "jinjiang", "--yes")
     with serving(env) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.mark.parametrize(("width", "height"), WIDTHS, ids=["phone", "desktop"])

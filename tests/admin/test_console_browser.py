@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import chromium, huifang, huifang_env, screenshot, serving
+from tests.browser import huifang, huifang_env, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
 
@@ -25,12 +25,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     huifang(env, "users", "create", "zhangsan", "--org", "jinjiang", "--role", "staff", "--name", "张三丰", "--password-stdin", stdin=PASSWORD)
     with serving(env) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def _fits(page: Any, width: int) -> None:

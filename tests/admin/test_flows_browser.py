@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from admin.flows.pages import NEW_FLOW
-from tests.browser import WIDTHS, chromium, fits, huifang, huifang_env, screenshot, serving
+from tests.browser import WIDTHS, console_page, fits, huifang, huifang_env, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
 BROKEN_LINE = 22  # NEW_FLOW's "goto: why"
@@ -28,30 +28,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-
 @pytest.mark.parametrize(("width", "height"), WIDTHS, ids=["phone", "desktop"])
 def test_edit_check_draw_simulate_publish_and_diff(server: str, browser: Any, width: int, height: int) -> None:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    outside: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
-    flow_id = f"survey_{width}"
-    good = NEW_FLOW.replace("id: my_survey", f"id: {flow_id}", 1).replace("code: my_survey", f"code: {flow_id}")
-    lines = good.split("\n")
-    assert lines[BROKEN_LINE - 1].strip() == "goto: why"
-    lines[BROKEN_LINE - 1] = lines[BROKEN_LINE - 1].replace("why", "nowhere")
-    broken = "\n".join(lines)
-    try:
+    with console_page(browser, width, height) as (page, errors):
+        outside: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
+        flow_id = f"survey_{width}"
+        good = NEW_FLOW.replace("id: my_survey", f"id: {flow_id}", 1).replace("code: my_survey", f"code: {flow_id}")
+        lines = good.split("\n")
+        assert lines[BROKEN_LINE - 1].strip() == "goto: why"
+        lines[BROKEN_LINE - 1] = lines[BROKEN_LINE - 1].replace("why", "nowhere")
+        broken = "\n".join(lines)
         page.goto(f"{server}/console/flows/new")
         page.fill("#username", "wang")
         page.fill("#password", PASSWORD)
@@ -121,5 +108,3 @@ def test_edit_check_draw_simulate_publish_and_diff(server: str, browser: Any, wi
         fits(page, width, scrolls=".scroll, nav.sections, .code-editor")
         assert not errors, errors
         assert not outside, f"fetched from elsewhere: {outside}"
-    finally:
-        context.close()

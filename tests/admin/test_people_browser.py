@@ -15,7 +15,7 @@ import pytest
 
 from storage.db import Database
 from tests.admin.tickets_world import publish_flow
-from tests.browser import chromium, huifang, huifang_env, screenshot, serving
+from tests.browser import huifang, huifang_env, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
 WIDTHS = [(390, 844), (1280, 900)]
@@ -45,12 +45,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pool.submit(asyncio.run, seed()).result()
     with serving(env) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def _fits(page: Any, width: int) -> None:

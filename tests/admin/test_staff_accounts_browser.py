@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser import WIDTHS, chromium, console_page, fits, huifang, huifang_env, log_in, screenshot, serving
+from tests.browser import WIDTHS, console_page, fits, huifang, huifang_env, log_in, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
 NEW_PASSWORD = "新的密码 Spring 2026!"
@@ -31,12 +31,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "--password-stdin", stdin=PASSWORD)  # fmt: skip
     with serving(env) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def _logs_in(base: str, username: str, password: str) -> bool:

@@ -14,7 +14,7 @@ import pytest
 
 from storage.db import Database
 from tests.admin.tickets_world import XSS, add_colleagues, open_ticket, publish_flow
-from tests.browser import WIDTHS, chromium, fits, huifang, huifang_env, screenshot, serving
+from tests.browser import WIDTHS, fits, huifang, huifang_env, screenshot, serving
 
 PASSWORD = "红十字 回访 2026!"
 
@@ -54,13 +54,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _seed(database)
     with serving(env) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
 
 
 @pytest.mark.parametrize(("width", "height"), WIDTHS, ids=["phone", "desktop"])

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.browser import ARTIFACTS as ALL_ARTIFACTS
-from tests.browser import chromium, huifang_env, serving
+from tests.browser import huifang_env, serving
 
 ARTIFACTS = ALL_ARTIFACTS / "simulator"
 
@@ -25,12 +25,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("simulator-browser") / "huifang.db"
     with serving(huifang_env(db)) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as b:
-        yield b
 
 
 def _shot(page, name: str) -> None:

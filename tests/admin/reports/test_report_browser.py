@@ -22,7 +22,7 @@ from admin.reports.source import report_builder
 from bot.app import create_app
 from tests.admin.conftest import settings_for
 from tests.admin.reports.conftest import FakeBuilder
-from tests.browser import ARTIFACTS, chromium, huifang, huifang_env, screenshot
+from tests.browser import ARTIFACTS, console_page, huifang, huifang_env, screenshot
 
 PASSWORD = "红十字 回访 2026!"
 WIDTHS = [(390, 844), (1280, 900)]
@@ -55,12 +55,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         thread.join(timeout=15)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
 def _full(page: Any, name: str) -> Path:
     path = ARTIFACTS / "reports" / f"{name}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,17 +64,11 @@ def _full(page: Any, name: str) -> Path:
 
 @pytest.mark.parametrize(("width", "height"), WIDTHS, ids=["phone", "desktop"])
 def test_the_report_page_draws_its_charts(server: str, browser: Any, width: int, height: int) -> None:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("dialog", lambda d: errors.append(f"a dialog: {d.message}"))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    outside: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
-    try:
+    with console_page(browser, width, height) as (page, errors):
+        page.on("dialog", lambda d: errors.append(f"a dialog: {d.message}"))
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        outside: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
         page.goto(f"{server}/console/reports")
         page.fill("#username", "zhangsan")
         page.fill("#password", PASSWORD)
@@ -125,5 +113,3 @@ def test_the_report_page_draws_its_charts(server: str, browser: Any, width: int,
         _full(page, f"{width}-report-print")
         assert not errors, errors
         assert not outside, f"fetched from elsewhere: {outside}"
-    finally:
-        context.close()
