@@ -6,6 +6,7 @@ State is plain JSON so it can be stored as is and resumed on any process.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from typing import Any, Literal
 from flows import messages, render
 from flows.answers import parse_answer, parse_yes_no
 from flows.answers.asides import asks_who, only_greets, says_later
+from flows.answers.two_way import button_of, parse_two_way
 from flows.commands import Command, detect_command
 from flows.events import (
     AnswerRecorded,
@@ -120,6 +122,29 @@ def prompt(flow: Flow, state: dict[str, Any]) -> Step:
     if state["step"] == CONSENT:
         return Step(state, [_consent_message(flow, lang, state.get("vars"))])
     return Step(state, [render.question_message(flow, flow.question(state["step"]), lang, state.get("vars"))])
+
+
+_AGREEING = re.compile(r"^(?:嗯+|对|是的?|好的?|行|确定)+")
+
+
+def _confirms_stop(raw: str, yes: str, no: str) -> bool:
+    """Whether a reply to "确定退订？" confirms: a yes, the first button, 退订 again, or
+    those together ("对，退订", "嗯嗯退订", "是，别发了", "退吧")."""
+    if parse_two_way(raw, yes, no) is True or detect_command(raw) is Command.STOP:
+        return True
+    parts = [p for p in re.split(r"[,，。.!！\s]+", raw.strip()) if p]
+    if not parts:
+        return False
+    for part in parts:
+        bare = _AGREEING.sub("", part)
+        if (
+            parse_yes_no(part) is True
+            or bare in ("退", "退吧", "退了", "退啊")
+            or (bare and detect_command(bare) is Command.STOP)
+        ):
+            continue
+        return False
+    return True
 
 
 def _two_choices(flow: Flow, lang: str, first: str, second: str) -> tuple[Choice, ...]:
@@ -241,7 +266,7 @@ class _Turn:
         if self.s["pending"] == "resume":
             return self.confirm_resume(command)
 
-        if lifecycle == "active" and silence > self.config.resume_after:
+        if lifecycle == "active" and silence > self.config.resume_after and not self.answers_in_own_words():
             self.s["pending"] = "resume"
             self.confirm("welcome_back", "resume_continue", "resume_restart")
             return self.done()
@@ -255,14 +280,30 @@ class _Turn:
 
         if self.s["step"] == CONSENT:
             return self.consent()
-        if command is Command.SKIP:
-            return self.skip()
-        return self.answer()
+        return self.answer_or_skip(command)
+
+    def answer_or_skip(self, command: Command | None) -> Step:
+        return self.skip() if command is Command.SKIP else self.answer()
+
+    def button(self, key: str) -> str:
+        return messages.text(self.flow, key, self.lang)
+
+    def answers_in_own_words(self) -> bool:
+        """A free-text question answered after a long silence ("工作人员态度太差了"): taken as
+        the answer without first asking whether to continue, which would drop it."""
+        if self.s["step"] == CONSENT or self.input.kind != "text":
+            return False
+        q = self.question()
+        text = self.raw.strip()
+        return (
+            q.type == "text" and len(text) >= 4 and detect_command(text) is None
+            and not only_greets(text) and not says_later(text) and parse_answer(q, text).ok
+        )  # fmt: skip
 
     def confirm_stop(self) -> Step:
         self.s["pending"] = None
-        # "1", "确定", "是的", or 退订 said a second time all confirm.
-        if parse_yes_no(self.raw) is True or detect_command(self.raw) is Command.STOP:
+        # "1", "确定", "是的", "对，退订", or 退订 said a second time all confirm.
+        if _confirms_stop(self.raw, self.button("stop_yes"), self.button("stop_no")):
             self.lifecycle("opt_out")
             self.say("opted_out")
             self.events.append(OptedOut())
@@ -273,14 +314,27 @@ class _Turn:
         return self.done()
 
     def confirm_resume(self, command: Command | None) -> Step:
-        answer = parse_yes_no(self.raw)
-        if command is Command.RESTART or answer is False:
+        """After a long silence we asked "接着上次继续？": 1 or a yes carries on, 2 or 重新开始
+        starts again; a plain no ("不用了") is "not now", and keeps every answer; anything
+        else is their answer to the question they were at."""
+        button = button_of(self.raw, self.button("resume_continue"), self.button("resume_restart"))
+        if command is Command.RESTART or button is False:
             self.s["pending"] = None
             return self.restart()
+        polarity = parse_yes_no(self.raw)
+        if button is True or polarity is True:
+            self.s["pending"] = None
+            self.ask()
+            return self.done()
+        if polarity is False or says_later(self.raw):
+            self.say("later_survey", kind="notice")  # the question waits, nothing is lost
+            return self.done()
         self.s["pending"] = None
-        # "1", "继续", a yes, or anything unclear: carry on where they were.
-        self.ask()
-        return self.done()
+        if command is Command.HELP:
+            self.say("help", kind="help")
+            self.ask()
+            return self.done()
+        return self.consent() if self.s["step"] == CONSENT else self.answer_or_skip(command)
 
     def restart(self) -> Step:
         self.s["answers"] = {}
@@ -305,7 +359,11 @@ class _Turn:
         return True
 
     def consent(self) -> Step:
-        agreed = parse_yes_no(self.raw) if self.input.kind != "unsupported" else None
+        agreed = (
+            parse_two_way(self.raw, self.button("consent_yes"), self.button("consent_no"))
+            if self.input.kind != "unsupported"
+            else None
+        )
         if agreed is not True and says_later(self.raw) and self.aside():
             # "现在不方便", "没空": not a no, and not a miss; the invitation stays open.
             self.say("later_invite", kind="notice")
@@ -339,9 +397,18 @@ class _Turn:
     def skip(self) -> Step:
         q = self.question()
         if not q.optional:
-            self.say("skip_not_allowed", kind="hint")
-            self.ask()
-            return self.done()
+            # A refusal counts as a try: after `max_misses` the question is left unanswered
+            # and the survey goes on, so "不想回答" never loops.
+            self.s["attempts"].append(self.raw)
+            self.s["misses"] += 1
+            if self.s["misses"] < self.config.max_misses:
+                self.say("skip_not_allowed", kind="hint")
+                self.ask()
+                return self.done()
+            self.events.append(AnswerRecorded(q.id, None, self.joined_raw(), parsed=True, skipped=True))
+            self.s["answers"][q.id] = None
+            self.say("moving_on", kind="hint")
+            return self.move_on()
         self.s["attempts"].append(self.raw)
         self.events.append(AnswerRecorded(q.id, None, self.joined_raw(), parsed=True, skipped=True))
         self.s["answers"][q.id] = None

@@ -24,9 +24,10 @@ for _first, _count in ((0x2474, 20), (0x2488, 20)):  # ⑴..⒇ and ⒈..⒛
 _CIRCLED[0x24EA] = " 0 "  # ⓪
 
 # Invisible marks that make two identical-looking answers differ: variation selectors
-# (✅ vs ✅️), skin tones (👍🏻), zero-width spaces, BOM, soft hyphen.
+# (✅ vs ✅️), skin tones (👍🏻), zero-width spaces, BOM, soft hyphen, and the keycap that
+# makes "1️⃣" of a 1.
 _INVISIBLE = dict.fromkeys(
-    [0xFE0E, 0xFE0F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, *range(0x1F3FB, 0x1F400)]
+    [0xFE0E, 0xFE0F, 0x20E3, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, *range(0x1F3FB, 0x1F400)]
 )
 _TRANSLATE = {**_CIRCLED, **_INVISIBLE}
 _NEEDS_TRANSLATE = frozenset(_TRANSLATE)

@@ -34,19 +34,18 @@ _SAYS_NONE_EDGES = "了的啊呀吧呢哦啦嘛喔噢,.!。，！~ "
 
 
 def yes_no_pair(question: Question) -> tuple[int, int] | None:
-    """(yes, no) when the question has two options whose words are a yes and a no."""
-    if question.type != "single_choice" or len(question.options) != 2:
+    """(yes, no) when the question has two options whose words are a yes and a no, and
+    at most one more that is neither ("愿意 / 不确定 / 不愿意")."""
+    if question.type != "single_choice" or len(question.options) not in (2, 3):
         return None
     sides = []
     for option in question.options:
         votes = [parse_yes_no(raw) for raw in (option.label.zh, *option.synonyms)]
         yes, no = votes.count(True), votes.count(False)
         sides.append(True if yes > no else False if no > yes else None)
-    if sides == [True, False]:
-        return (0, 1)
-    if sides == [False, True]:
-        return (1, 0)
-    return None
+    if sides.count(True) != 1 or sides.count(False) != 1:
+        return None
+    return (sides.index(True), sides.index(False))
 
 
 def by_polarity(pair: tuple[int, int], text: str) -> frozenset[int] | None:

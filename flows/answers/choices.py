@@ -18,19 +18,18 @@ from flows.answers.result import FAILED, MAX_CHOICE_TEXT, Parsed
 from flows.normalize import normalize
 from flows.schema import Question
 
-_ORDINAL = re.compile(
-    r"(?:我|答案是?|就)?(?:选择|选|要)?\s*(?:第|option|choice|#)?\s*[(\[【]?\s*"
+ORDINAL = re.compile(
+    r"(?:(?:我觉得|我认为|应该是|应该|就是|那个|那就|还是|嗯+|我|答案是?|就)[,，\s]*)*"
+    r"(?:选择|选项|选|要)?\s*(?:第|option|choice|#)?\s*[(\[【]?\s*"
     rf"(?P<n>[0-9]{{1,6}}|[{CN_CHARS}]{{1,6}}|[a-z]{{1,26}})"
-    r"\s*[)\]】]?\s*(?:个选项|项选项|选项|个|项|条|种|号|位)?"
+    r"\s*[)\]】]?\s*(?:号选项|个选项|项选项|选项|个|项|条|种|号|位)?(?:[,，\s]*(?:谢谢|谢谢你|谢谢您))?"
 )
 # "5分", "五星": a rating given as its score, which need not be the option's position.
 _SCORED = re.compile(
     rf"(?P<n>[0-9]{{1,3}}|[{CN_CHARS}]{{1,4}})\s*(?:颗星|星|分|stars?|points?|pts)"
 )
 # "2. 满意" or "B 满意": the number and the label copied together from the question.
-_ECHO = re.compile(
-    rf"(?:第)?(?P<n>[0-9]{{1,3}}|[a-z]|[{CN_CHARS}]{{1,3}})\s*[.、):]?\s*(?P<label>.+)"
-)
+ECHO = re.compile(rf"(?:第)?(?P<n>[0-9]{{1,3}}|[a-z]|[{CN_CHARS}]{{1,3}})\s*[.、):]?\s*(?P<label>.+)")
 _SPLIT = re.compile(r"\s*(?:[,;/|&+]|、|以及|还有|和|与|跟|及|(?<![a-z])and(?![a-z]))\s*")
 # "1到3", "1-3", "第二至第四": every option from one number to another.
 _RANGE = re.compile(
@@ -221,6 +220,10 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
             start = compact.find(key, end)
     if found and any(ch in _CJK_NEGATIONS for ch, used in zip(compact, taken, strict=True) if not used):
         return None
+    if found and not table.scale and _praises(compact, taken):
+        return None  # "服务态度很好" is not the problem 服务态度: asked again
+    if found:
+        found |= _fragments_left(table, compact, taken)
     ascii_found: set[int] = set()
     rest = text
     for key, index in table.ascii_keys:
@@ -237,6 +240,36 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
         return None
     found |= ascii_found
     return frozenset(found) if found else None
+
+
+_PRAISE = re.compile(
+    r"(?:也|都|还|挺|很|非常|特别|蛮|比较|真|太|算)*"
+    r"(?:好|不错|还行|还可以|可以|满意|清楚|到位|周到|棒|没问题|没毛病)[的了啊呀吧哦呢,，。 ]*"
+)
+
+
+def _praises(compact: str, taken: list[bool]) -> bool:
+    """Whether the words right after the last option named speak well of it: "服务态度很好",
+    "实操还行" (the problem's words, then a good word about them)."""
+    last = max((i for i, used in enumerate(taken) if used), default=-1)
+    return last >= 0 and bool(_PRAISE.fullmatch(compact[last + 1 :]))
+
+
+def _fragments_left(table: _ChoiceTable, compact: str, taken: list[bool]) -> set[int]:
+    """Options named by part of their words in what is left ("心理陪伴": 陪伴 whole, 心理
+    for 心理疏导), so a second choice is not silently dropped."""
+    found: set[int] = set()
+    run = ""
+    for ch, used in [*zip(compact, taken, strict=True), ("\0", True)]:
+        if not used and ch != "\0":
+            run += ch
+            continue
+        if len(run) >= 2:
+            picked = _fragment(table, run)
+            if picked:
+                found |= picked
+        run = ""
+    return found
 
 
 def _read_piece(table: _ChoiceTable, text: str) -> _Picks | None:
@@ -260,12 +293,12 @@ def _read_piece(table: _ChoiceTable, text: str) -> _Picks | None:
                 return "out_of_range"
             return found if len(found) == 1 else "ambiguous"
     count = len(table.codes)
-    ordinal = _ORDINAL.fullmatch(core)
+    ordinal = ORDINAL.fullmatch(core)
     if ordinal:
         picks = _position(ordinal["n"], count, multi_digits=True)
         if picks is not None:
             return picks
-    echo = _ECHO.fullmatch(core)
+    echo = ECHO.fullmatch(core)
     if echo:
         named = _label(table, echo["label"])
         if named is not None:
@@ -285,7 +318,7 @@ def _read_words(table: _ChoiceTable, piece: str, read_whole: bool = True) -> _Pi
     if " " in piece:
         union: set[int] = set()
         for word in piece.split(" "):
-            picks = _read_piece(table, word)
+            picks = _read_piece(table, word) or _fragment(table, word)
             if picks is None:
                 if word in _FILLERS:
                     continue
@@ -301,15 +334,27 @@ def _read_words(table: _ChoiceTable, piece: str, read_whole: bool = True) -> _Pi
 
 def _fragment(table: _ChoiceTable, piece: str) -> frozenset[int] | None:
     """Part of one option's words ("政策" for 政策引导, "心理" for 心理疏导): that option, when
-    no other option's words hold it. Two Chinese characters at least, and no negation,
-    which would turn the words around."""
+    no other option's words hold it. Two Chinese characters at least; a piece with a
+    negation ("效率不高") only at three or more, as the option's own words."""
     core = piece.rstrip(_CHOICE_PARTICLES)
     if table.scale:  # a scale is read by meaning: "非常" alone is no level
         return None
-    if len(core) < 2 or core.isascii() or core in _FILLERS or any(ch in _CJK_NEGATIONS for ch in core):
+    if len(core) < 2 or core.isascii() or core in _FILLERS:
         return None
+    if any(ch in _CJK_NEGATIONS for ch in core) and len(core) < 3:
+        return None  # "不够" is in several options; "效率不高" keeps the option's own negation
     found = {index for key, index in table.cjk_keys if core in key}
-    return frozenset(found) if len(found) == 1 else None
+    if len(found) != 1:
+        return None
+    # "方便" is not the option 捐款不够方便, nor "知道参与方式" 不知道参与方式: the piece
+    # right after a negation in the option's words says the opposite of it.
+    for key, _index in table.cjk_keys:
+        start = key.find(core)
+        while start != -1:
+            if any(ch in _CJK_NEGATIONS for ch in key[max(0, start - 2) : start]):
+                return None
+            start = key.find(core, start + 1)
+    return frozenset(found)
 
 
 def _read_choices(table: _ChoiceTable, text: str, by_meaning: bool) -> _Picks:
@@ -333,6 +378,8 @@ def _read_choices(table: _ChoiceTable, text: str, by_meaning: bool) -> _Picks:
     if ranged:
         return _from_to(table, ranged["a"], ranged["b"])
     but = _ALL_BUT.fullmatch(core)
+    if but is None and core.startswith("除了"):
+        return "unrecognised"  # "除了心理疏导": all but it, or it and more? Asked again.
     if but:
         left_out = _read_choices(table, but["but"], by_meaning=False)
         if isinstance(left_out, frozenset):
@@ -392,6 +439,8 @@ def parse_choice(question: Question, text: str, multi: bool) -> Parsed:
             return FAILED["ambiguous"]
         (index,) = picks
         return table.picked[index]
+    if table.none_option is not None and table.none_option in picks and len(picks) > 1:
+        return FAILED["ambiguous"]  # "1和5" with 5 = 暂时不需要: both cannot be meant
     if question.min_choices is not None and len(picks) < question.min_choices:
         return FAILED["too_few"]
     if question.max_choices is not None and len(picks) > question.max_choices:

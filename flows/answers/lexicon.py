@@ -73,7 +73,7 @@ SATISFACTION: dict[str, int] = {
     **dict.fromkeys("一塌糊涂 极差 糟透".split(), -2),
     # A face or a thumb sent alone is how many older people on WeChat answer "how was it?".
     # (Variation selectors are gone after normalize: "❤️" is "❤" here.)
-    **dict.fromkeys("👍 👌 👏 😊 🙂 😀 😃 😄 😁 ☺ ❤ 🥰 😍".split(), 1),
+    **dict.fromkeys("👍 👌 👏 😊 🙂 😀 😃 😄 😁 ☺ ❤ 🥰 😍 [强] [ok] [赞] [鼓掌] [玫瑰] [爱心]".split(), 1),
     "💯": 2,
     **dict.fromkeys("😐 😑".split(), 0),
     **dict.fromkeys("👎 🙁 ☹ 😞 😟 😒".split(), -1),
@@ -85,6 +85,7 @@ YES_WORDS = frozenset(
     """是 是的 对 对的 好 好的 嗯 嗯嗯 可以 行 愿意 同意 没问题 要 1 yes y ok okay sure 👍 👌 ✅
     有 当然 当然可以 肯定 好嘞 好滴 是滴 嗯呢 对头 没错 是啊 中 成
     参加 愿意参加 同意参加 可以参加 我愿意 我同意 我可以 确定 确认 确定退订 开始 需要 解决了 已解决
+    你问 问 问吧 请问吧 你说 说吧 来 来吧 开始吧 嗯呐 嗯哪 [ok] [强] [好的] [胜利]
     yep yeah yup agree ✔ ✓ ☑ 🙆 👏 ⭕""".split()
 ) | {"of course", "i agree", "yes please", "ok sure"}
 NO_WORDS = frozenset(
@@ -105,6 +106,9 @@ YES_NO_FILLERS = frozenset(
 )
 
 A_NOT_A = re.compile(r"(\w)[不没]\1")  # 满不满意, 好不好, 有没有: a question back
+# Scorn that holds a good word: "好什么好", "好个屁", "谁说好了", "还好意思问". Never read
+# as praise; asked again, so the words stay with the answer.
+SCORN = re.compile(r"(\w{1,2})什么\1|个屁|个鬼|个头|谁说|好意思")
 _STRAY_NEGATIONS = frozenset("不没未无别非否莫")
 
 
@@ -227,7 +231,7 @@ def read_satisfaction(text: str) -> Reading | str | None:
         return None  # option numbers and English are read elsewhere
     # Repeating an answer is emphasis, not the A-not-A of a question ("不错不错").
     compact = collapse_repeats("".join(text.split()))
-    if A_NOT_A.search(compact):
+    if A_NOT_A.search(compact) or SCORN.search(compact):
         return MIXED
     tokens = _tokens(compact, _SATISFACTION_WORDS)
     if any(t.kind is Kind.HEDGE for t in tokens):

@@ -168,10 +168,22 @@ for word in ["不用了", "2", "不愿意", "算了", "不要", "不了，谢谢
 for word in ["没空", "现在不方便", "在忙，晚点再说", "以后再说吧", "not now"]:
     case(f"consent-later-{word}", [word], {}, CONSENT, "invited", [], ("notice",), ("您方便的时候，回复“1”就可以开始",))
 case("consent-later-then-yes", ["没空", "好的"], {}, "service", "active", [ConsentGiven()])
+# "你问吧" is a yes; the button copied by its number or words too.
+for word in ["你问吧", "问吧", "说吧", "好的，请问吧", "一", "第一个", "1号", "选1", "1.好的", "1️⃣", "[OK]"]:
+    case(f"consent-yes-as-said-{word}", [word], {}, "service", "active", [ConsentGiven()], ("question",))
+case("consent-no-by-number", ["第二个"], {}, DECLINED, "declined", [ConsentDeclined()])
 case("consent-later-is-no-miss", ["你们是谁", "什么", "现在不方便"], {}, CONSENT, "invited", [], ("notice",))
 case("consent-unclear", ["今天天气不错"], {}, CONSENT, "invited", [], ("hint", "intro"), ("抱歉，没能看懂您的回答。", "您愿意回答几个问题吗？"))
 case("consent-unclear-then-yes", ["你们是谁", "好的"], {}, "service", "active", [ConsentGiven()])
-case("consent-unclear-three-times-declines", ["今天天气不错", "什么", "嗯？啥"], {}, DECLINED, "declined", [ConsentDeclined()], ("closing",))
+case(
+    "consent-unclear-three-times-declines",
+    ["今天天气不错", "我在看电视", "嗯？啥"],
+    {},
+    DECLINED,
+    "declined",
+    [ConsentDeclined()],
+    ("closing",),
+)
 # Asked who is writing: the greeting (who we are) and the question again, nothing counted.
 for word in ["你们是谁？", "你好，请问你们是谁", "有什么事吗", "是骗子吗", "who are you"]:
     case(f"consent-who-{word}", [word], {}, CONSENT, "invited", [], ("intro",), ("您愿意回答几个问题吗？",))
@@ -255,7 +267,19 @@ case("skip-optional", [*TO_CALLBACK, "跳过"], {**AT_CALLBACK, "callback": None
      events=[recorded("callback", None, "跳过", skipped=True)], kinds=("info", "question"))  # fmt: skip
 case("skip-optional-other-words", [*TO_CALLBACK, "不想回答"], {**AT_CALLBACK, "callback": None}, "opinion")
 case("optional-answered", [*TO_CALLBACK, "不用"], {**AT_CALLBACK, "callback": "no"}, "opinion")
-case("skip-required", [*TO_NEEDS, "跳过"], AT_NEEDS, "needs", events=[], kinds=("hint", "question"), reply=("这一题需要您回答一下，谢谢。",))
+case(
+    "skip-required",
+    [*TO_NEEDS, "跳过"],
+    AT_NEEDS,
+    "needs",
+    events=[],
+    kinds=("hint", "question"),
+    reply=("这一题需要您回答一下，谢谢。",),
+)
+# … but a refusal counts as a try: the third leaves it unanswered, and the survey goes on.
+case("skip-required-three-times-moves-on", [*TO_NEEDS, "跳过", "不想回答", "不想答"], {**AT_NEEDS, "needs": None},
+     "recommend", events=[recorded("needs", None, "跳过\n不想回答\n不想答", skipped=True)], kinds=("hint", "question"),
+     reply=("没关系，我们先看下一题。",))  # fmt: skip
 case("skip-at-the-end-completes", [*TO_OPINION, "跳过"], {**AT_OPINION, "opinion": None}, END, "completed",
      events=[recorded("opinion", None, "跳过", skipped=True), SessionCompleted()], kinds=("closing",))  # fmt: skip
 
@@ -290,7 +314,29 @@ for word in ["2", "继续答题", "不", "满意", "1、3"]:
     case(f"stop-cancelled-{word}", [*TO_NEEDS, "退订", word], AT_NEEDS, "needs", "active", [], ("notice", "question"),
          ("好的，我们继续。", "您还需要哪些帮助？"))  # fmt: skip
 case("stop-at-consent", ["退订", "是"], {}, CONSENT, "opted_out", [OptedOut()])
-case("stop-cancelled-then-answer", [*TO_NEEDS, "退订", "2", "1、3"], {**AT_NEEDS, "needs": ["counselling", "company"]}, "recommend")
+# Confirmed as people say it: yes and 退订 together, the first button by number or words.
+for word in [
+    "对，退订",
+    "是，别发了",
+    "嗯嗯退订",
+    "退吧",
+    "退订。谢谢",
+    "一",
+    "第一个",
+    "选1",
+    "1号",
+    "1.确定退订",
+    "[OK]",
+]:
+    case(f"stop-confirmed-as-said-{word}", [*TO_NEEDS, "退订", word], AT_NEEDS, "needs", "opted_out", [OptedOut()])
+for word in ["你好，退订", "好的，退订", "不要发了", "我要退出"]:
+    case(f"stop-asks-as-said-{word}", [*TO_NEEDS, word], AT_NEEDS, "needs", events=[], kinds=("confirm",))
+case(
+    "stop-cancelled-then-answer",
+    [*TO_NEEDS, "退订", "2", "1、3"],
+    {**AT_NEEDS, "needs": ["counselling", "company"]},
+    "recommend",
+)
 
 # After 72 hours of silence: welcome back; "1" carries on where they were, "2" starts again.
 BACK = later("1", 73 * HOUR)
@@ -299,7 +345,26 @@ for word in ["1", "继续", "接着上次继续", "好的"]:
     case(f"welcome-back-continue-{word}", [*TO_NEEDS, BACK, word], AT_NEEDS, "needs", events=[], kinds=("question",),
          reply=("您还需要哪些帮助？",))  # fmt: skip
 for word in ["2", "重新开始"]:
-    case(f"welcome-back-restart-{word}", [*TO_NEEDS, BACK, word], {}, "service", events=[SessionRestarted()], kinds=("notice", "question"))
+    case(
+        f"welcome-back-restart-{word}",
+        [*TO_NEEDS, BACK, word],
+        {},
+        "service",
+        events=[SessionRestarted()],
+        kinds=("notice", "question"),
+    )
+# "不用了" to "carry on?" is not now: every answer kept, the question waits.
+for word in ["不用了", "不了", "算了", "没空"]:
+    case(f"welcome-back-not-now-{word}", [*TO_NEEDS, BACK, word], AT_NEEDS, "needs", events=[], kinds=("notice",),
+         reply=("您方便的时候直接回复",))  # fmt: skip
+# Anything else is their answer to the question they were at.
+case("welcome-back-answered", [*TO_NEEDS, BACK, "1、3"], {**AT_NEEDS, "needs": ["counselling", "company"]}, "recommend",
+     events=[recorded("needs", ["counselling", "company"], "1、3")])  # fmt: skip
+# A free-text question answered after a long silence: kept at once, nothing asked first.
+case("long-silence-then-opinion", [*TO_OPINION, later("工作人员态度太差了", 4 * DAY)], {**AT_OPINION, "opinion": "工作人员态度太差了"},
+     END, "completed")  # fmt: skip
+case("long-silence-then-hello-at-opinion", [*TO_OPINION, later("你好", 4 * DAY)], AT_OPINION, "opinion", events=[],
+     kinds=("confirm",))  # fmt: skip
 case("welcome-back-continue-then-answer", [*TO_NEEDS, BACK, "1", "2"], {**AT_NEEDS, "needs": ["policy"]}, "recommend")
 case("welcome-back-stop", [*TO_NEEDS, BACK, "退订", "是"], AT_NEEDS, "needs", "opted_out", [OptedOut()])
 case("exactly-72-hours-is-not-away", [*TO_NEEDS, later("1", 72 * HOUR)], {**AT_NEEDS, "needs": ["counselling"]}, "recommend")
