@@ -6,6 +6,7 @@ from functools import cache
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.exc import StatementError
 
 from admin.account.pages import account_pages_router
 from admin.audit.api import audit_api_router
@@ -35,6 +36,7 @@ from admin.tickets.api import tickets_api_router
 from admin.tickets.pages import tickets_pages_router
 from admin.users.pages import users_pages_router
 from bot.settings import Settings
+from bot.web.errors import OUT_OF_RANGE, out_of_range, value_out_of_range
 
 
 def admin_routers(settings: Settings) -> list[APIRouter]:
@@ -88,8 +90,17 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
         assert isinstance(exc, ConsoleForbidden)
         return render(request, "error.html", me=None, message=exc.message, status_code=403)
 
+    async def bad_value(request: Request, exc: Exception) -> Response:
+        # "/console/tickets/99999999999999999999": refused as the URL's fault (400/422), not
+        # a server error.
+        if request.url.path.startswith("/console") and out_of_range(exc):
+            return render(request, "error.html", me=None, message=OUT_OF_RANGE, status_code=400)
+        return await value_out_of_range(request, exc)
+
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(ConsoleForbidden, forbidden)
+    app.add_exception_handler(OverflowError, bad_value)
+    app.add_exception_handler(StatementError, bad_value)  # DBAPIError is one
     routers = admin_routers(settings)
     # What the navigation may link to (admin.pages.nav), known here rather than read back
     # from the app, whose included routers FastAPI keeps in private structures.

@@ -21,6 +21,12 @@ from bot.settings import Settings
 from bot.web.errors import validation_error
 from bot.web.simulator import simulator_router
 
+# Any request's body, read by anyone before they log in: a flow file of 600,000 characters
+# posted from a form fits; a 300 MB JSON to /api/v1/login is refused before it is read
+# (413) instead of held in memory. Routes that take larger uploads (respondent lists)
+# raise their own limit; the webhooks and the simulator keep smaller ones.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -49,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if docs else None,
         redoc_url="/redoc" if docs else None,
         openapi_url="/openapi.json" if docs else None,
+        max_body_size=MAX_BODY_BYTES,
     )
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]  # Starlette types handlers for Exception
 

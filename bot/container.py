@@ -29,6 +29,7 @@ from bot.services.flows import prepare
 from bot.services.organisations import ids_by_code
 from bot.services.runtime import Runtime
 from bot.settings import Settings
+from bot.web.client_limits import RateLimit
 from storage.db import Database
 from storage.secrets import SecretBox
 
@@ -52,6 +53,7 @@ class Container:
     secrets: SecretBox  # decrypts the secrets stored in the database (HUIFANG_SECRET_KEY)
     wechat_accounts: AccountDirectory
     replay_guard: ReplayGuard
+    login_failures: RateLimit | None = None  # per client address (Settings.login_rate_limit)
     telegram_organisations: dict[str, int | None] = field(default_factory=dict)  # bot name → id
     clock: Clock = utcnow
     _senders: dict[str, Sender] | None = field(default=None, repr=False)
@@ -222,6 +224,7 @@ async def open_container(
                     if redis is not None
                     else MemoryReplayGuard(window_s=settings.wechat_replay_window_s)
                 ),
+                login_failures=RateLimit(settings.login_rate_limit, settings.login_rate_window_s),
                 clock=clock,
             )
             if settings.telegram_bots:

@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     # Requests per client address per window to /simulator/api/*, counted in memory.
     simulator_rate_limit: int = Field(default=30, ge=1, le=10000)
     simulator_rate_window_s: float = Field(default=10, gt=0, le=3600)
+    # Failed staff logins per client address per window, counted in each process's memory;
+    # past it the address waits (429). Each account also locks after its own failures
+    # (staff_policy), which this keeps one address from doing to every account at once.
+    login_rate_limit: int = Field(default=20, ge=1, le=10000)
+    login_rate_window_s: float = Field(default=600, gt=0, le=86400)
     # Signs the simulator's visitor cookie. None: a random key per process, enough for one
     # process (a restart only means pressing 开始 again); give one key to all processes
     # when the simulator is enabled behind several workers.

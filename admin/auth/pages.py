@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from admin.auth.cookies import LOGIN_COOKIE, clear_session_cookie, set_login_cookie, set_session_cookie
 from admin.auth.deps import CSRF_REFUSED, AppContainer, ConsoleStaff, DbSession, safe_next
 from admin.pages import render
-from bot.services.staff import LOGIN_FAILED, authenticate, end_session, start_session
+from bot.services.staff import LOGIN_FAILED, authenticate, end_session, start_session, too_many_failures
 
 
 def _login_form(
@@ -66,7 +66,16 @@ def auth_pages_router() -> APIRouter:
         policy = container.settings.staff_policy
         now = container.clock()
         client = request.client.host if request.client else None
+        failures = container.login_failures
+        wait = failures.waiting(client or "") if failures is not None else None
+        if wait is not None:
+            return _login_form(
+                request, container, next_path=next_path, username=username, error=too_many_failures(wait),
+                status_code=429,
+            )  # fmt: skip
         user = await authenticate(s, username=username, password=password, now=now, policy=policy, client=client)
+        if user is None and failures is not None:
+            failures.check(client or "")
         if user is None:
             return _login_form(
                 request, container, next_path=next_path, username=username, error=LOGIN_FAILED, status_code=401

@@ -51,7 +51,11 @@ def respondent_import_router() -> APIRouter:
     async def start(request: Request, me: ConsoleAdmin, s: DbSession) -> HTMLResponse:
         return await upload_form(request, me, s)
 
-    @router.post("", response_class=HTMLResponse, dependencies=[Depends(_declared_size)])
+    # Up to twice the limit, the page says the file is too large (_declared_size); beyond
+    # that the body is refused unread (413).
+    @router.post(
+        "", response_class=HTMLResponse, dependencies=[Depends(_declared_size)], max_body_size=2 * MAX_BYTES
+    )
     async def upload(
         request: Request,
         me: ConsoleAdmin,

@@ -213,6 +213,15 @@ def read_csv_bytes(data: bytes, *, max_rows: int = MAX_ROWS) -> SourceTable:
     return SourceTable(columns, ignored, rows(), encoding)
 
 
+# What a damaged sheet raises while streamed: XML syntax (ParseError and lxml's are
+# SyntaxErrors; defusedxml's refusals are ValueErrors), a cut-off zip member.
+_BROKEN_SHEET = (SyntaxError, ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile)
+
+
+def _unreadable(exc: BaseException) -> ImportFileError:
+    return ImportFileError(f"无法读取 XLSX 文件 cannot read the XLSX file: {type(exc).__name__}")
+
+
 def _read_xlsx(path: Path | IO[bytes], max_rows: int) -> SourceTable:
     import openpyxl  # only here: a CSV import need not pay for loading it
 
@@ -223,7 +232,11 @@ def _read_xlsx(path: Path | IO[bytes], max_rows: int) -> SourceTable:
         raise ImportFileError(f"无法读取 XLSX 文件 cannot read the XLSX file: {exc}") from None
     sheet = book.worksheets[0]
     cells = sheet.iter_rows()
-    header_cells = next(cells, None)
+    try:
+        header_cells = next(cells, None)
+    except _BROKEN_SHEET as exc:
+        book.close()
+        raise _unreadable(exc) from None
     if header_cells is None:
         book.close()
         raise ImportFileError("工作表是空的 the first sheet is empty")
@@ -250,6 +263,9 @@ def _read_xlsx(path: Path | IO[bytes], max_rows: int) -> SourceTable:
                     yield SourceRow(number, {}, _formula(letters))
                     continue
                 yield _row(number, values, positions, formula=None)
+        except _BROKEN_SHEET as exc:
+            # The sheet's XML is read as the rows are: a cut-off or tampered file fails here.
+            raise _unreadable(exc) from None
         finally:
             book.close()
 

@@ -99,6 +99,10 @@ class RespondentHistory:
     tickets: list[HistoryTicket]
 
 
+LAST_DIGITS = 4  # what a masked number shows
+WHOLE_NUMBER = 11  # a mainland mobile number, or a landline with its area code
+
+
 def phone_digits(q: str) -> str | None:
     """The digits to match a phone by, when `q` reads as (part of) a number: four or more
     digits and nothing but phone punctuation."""
@@ -124,7 +128,8 @@ async def find_respondents(
     limit: int = 50,
     offset: int = 0,
 ) -> RespondentPage:
-    """`q`: a phone's last four digits or whole number, else words of the name.
+    """`q`: a phone's last four digits or whole number (any end of it for those who see
+    whole numbers), else words of the name.
     `organisation`: a code; narrows to it and those under it, never beyond `scope`."""
     where = scope
     if organisation:
@@ -134,6 +139,10 @@ async def find_respondents(
         where = Scope.of(org)
     text = (q or "").strip()
     digits = phone_digits(text) if text else None
+    if digits is not None and not full_phone and len(digits) != LAST_DIGITS and len(digits) < WHOLE_NUMBER:
+        # Whoever sees numbers masked finds people by the last four digits or the whole
+        # number: matching any longer end would let them read a number back digit by digit.
+        return RespondentPage([], 0, limit, offset)
     people, total = await RespondentRepository(s).search(
         where,
         name=None if digits or not text else text,

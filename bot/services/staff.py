@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -39,6 +40,14 @@ MAX_PASSWORD = 256  # argon2 takes any length; a bound keeps one request from co
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{1,63}")
 # Refused even when long enough: the first guesses of anyone trying passwords.
 _COMMON = {"1234567890", "12345678910", "0123456789", "password123", "qwertyuiop", "1qaz2wsx3edc", "a123456789"}
+
+def too_many_failures(wait_s: float) -> str:
+    minutes = max(1, math.ceil(wait_s / 60))
+    return (
+        f"这个网络地址登录失败次数过多，请 {minutes} 分钟后再试。"
+        f" Too many failed logins from this address: try again in {minutes} minutes."
+    )
+
 
 LOGIN_FAILED = (
     "用户名或密码错误，或多次失败后暂时锁定，请稍后再试。"

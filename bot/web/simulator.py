@@ -16,9 +16,6 @@ import hashlib
 import hmac
 import math
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Annotated
@@ -31,6 +28,7 @@ from bot.channels.base import Inbound, OutMessage, Reply
 from bot.services.catalog import category_names, surveys_exist
 from bot.services.runtime import Runtime
 from bot.settings import Settings
+from bot.web.client_limits import RateLimit
 
 COOKIE = "huifang_simulator"
 MAX_TEXT = 2000
@@ -75,43 +73,6 @@ class CategoryOut(BaseModel):
 
 class VisitorOut(BaseModel):
     visitor: str
-
-
-class RateLimit:
-    """At most `limit` requests per `window_s` seconds from one client address, in memory.
-
-    Per process, and keyed by the address the server sees (a reverse proxy's own address
-    unless the server is told to trust its forwarding headers): enough to stop a script from
-    filling the database through a demo tool, not an accounting system. At most
-    `max_clients` addresses are remembered, so many addresses cannot exhaust memory.
-    """
-
-    def __init__(
-        self, limit: int, window_s: float, *, clock: Callable[[], float] = time.monotonic, max_clients: int = 10_000
-    ):
-        self.limit, self.window_s, self.clock, self.max_clients = limit, window_s, clock, max_clients
-        self._hits: dict[str, deque[float]] = {}
-
-    def check(self, client: str) -> float | None:
-        """Counts the request and returns None, or the seconds to wait when over the limit."""
-        now = self.clock()
-        hits = self._hits.get(client)
-        if hits is None:
-            if len(self._hits) >= self.max_clients:
-                self._forget(now)
-            hits = self._hits[client] = deque()
-        while hits and hits[0] <= now - self.window_s:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return hits[0] + self.window_s - now
-        hits.append(now)
-        return None
-
-    def _forget(self, now: float) -> None:
-        for client in [c for c, h in self._hits.items() if not h or h[-1] <= now - self.window_s]:
-            del self._hits[client]
-        while len(self._hits) >= self.max_clients:  # all busy: the longest known goes first
-            del self._hits[next(iter(self._hits))]
 
 
 class VisitorSigner:
@@ -189,7 +150,8 @@ def simulator_router(
             )
 
     router = APIRouter(tags=["simulator"])
-    api = APIRouter(prefix="/simulator/api", dependencies=[Depends(rate_limited)])
+    # A message is at most MAX_TEXT characters: a larger body is refused before it is read.
+    api = APIRouter(prefix="/simulator/api", dependencies=[Depends(rate_limited)], max_body_size=64 * 1024)
 
     @router.get("/simulator", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> Response:

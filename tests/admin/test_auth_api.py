@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import httpx
 
+from bot.app import create_app
 from bot.services.staff import LOGIN_FAILED
-from tests.admin.conftest import PASSWORD
+from storage.db import Database
+from tests.admin.conftest import PASSWORD, settings_for
+from tests.admin.test_console_pages import csrf_in
 
 
 async def bearer(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
@@ -100,3 +103,27 @@ async def test_api_answers_carry_the_security_headers(client: httpx.AsyncClient)
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+async def test_an_address_that_keeps_failing_waits_and_others_do_not(db_url: str, staffed: Database) -> None:
+    app = create_app(settings_for(db_url, login_rate_limit=3, login_rate_window_s=600))
+    async with app.router.lifespan_context(app):
+        guesser = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("203.0.113.9", 4000)), base_url="http://t")
+        office = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("198.51.100.7", 4000)), base_url="http://t")
+        login = {"username": "zhangsan", "password": PASSWORD}
+        async with guesser, office:
+            # Different accounts each time: the accounts' own lockouts never start.
+            for name in ("nobody", "lisi", "wangwu"):
+                r = await guesser.post("/api/v1/login", json={"username": name, "password": "guess"})
+                assert r.status_code == 401
+            refused = await guesser.post("/api/v1/login", json=login)
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+            assert "分钟后再试" in refused.json()["detail"] and "try again in" in refused.json()["detail"]
+            page = await guesser.get("/console/login")
+            form = await guesser.post(
+                "/console/login", data={"username": "zhangsan", "password": PASSWORD, "csrf_token": csrf_in(page.text)}
+            )
+            assert form.status_code == 429 and "登录失败次数过多" in form.text and "huifang_console" not in form.cookies
+            # Another address logs in; its successes count for nothing.
+            for _ in range(5):
+                assert (await office.post("/api/v1/login", json=login)).status_code == 200

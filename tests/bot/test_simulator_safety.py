@@ -17,7 +17,8 @@ from bot.app import create_app
 from bot.services.flows import prepare
 from bot.services.runtime import Runtime
 from bot.settings import Settings
-from bot.web.simulator import COOKIE, RateLimit, simulator_router
+from bot.web.client_limits import RateLimit
+from bot.web.simulator import COOKIE, simulator_router
 from storage.db import Database
 from storage.models import Answer, InboundMessage, Respondent
 

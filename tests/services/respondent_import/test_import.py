@@ -3,6 +3,9 @@ people already known, opted-out people kept out, and all or nothing."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -15,6 +18,7 @@ from bot.services.respondent_import import (
     normalise_phone,
     read_csv_bytes,
     read_table,
+    read_table_bytes,
 )
 from storage.models import ChannelIdentity, Respondent
 from storage.repositories.respondents import RespondentRepository
@@ -151,6 +155,50 @@ def test_unreadable_files_say_why(tmp_path: Path) -> None:
     table = read_csv_bytes(b'phone,category\n"13800138000,volunteer\n')
     rows = list(table.rows)
     assert rows[0].problem is not None and "malformed CSV" in rows[0].problem
+
+
+def _with_sheet(damage: Callable[[bytes], bytes]) -> bytes:
+    """A workbook whose sheet's XML is damaged: a file cut off or tampered with."""
+    book = openpyxl.Workbook()
+    book.active.append(["手机", "类别"])
+    for i in range(50):
+        book.active.append([f"1380013{i:04d}", "volunteer"])
+    whole = io.BytesIO()
+    book.save(whole)
+    out = io.BytesIO()
+    with zipfile.ZipFile(whole) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, damage(data) if item.filename.startswith("xl/worksheets/") else data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # cut off mid-row
+        lambda data: data[: data.index(b"<sheetData") + 20],  # cut off before the header row
+    ],
+    ids=["cut-mid-row", "cut-before-header"],
+)
+def test_a_damaged_sheet_is_an_unreadable_file_not_a_crash(damage: Callable[[bytes], bytes]) -> None:
+    data = _with_sheet(damage)
+    with pytest.raises(ImportFileError, match="cannot read the XLSX"):
+        list(read_table_bytes(data).rows)
+
+
+def test_an_entity_from_outside_the_file_is_never_read() -> None:
+    def entity(data: bytes) -> bytes:
+        return b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + data[
+            data.index(b"<worksheet") :
+        ].replace(b"<t>1380013", b"<t>&e;1380013")
+
+    try:
+        rows = list(read_table_bytes(_with_sheet(entity)).rows)
+    except ImportFileError as exc:
+        assert "cannot read the XLSX" in str(exc)
+    else:
+        assert rows and not any("root:" in str(row) for row in rows)
 
 
 async def test_existing_people_are_updated_opted_out_kept_out(world: World, tmp_path: Path) -> None:
