@@ -378,6 +378,21 @@ def db_upgrade() -> None:
     else:
         count = count_between(before, after)
         click.echo(f"已升级 upgraded: {before or '<none>'} → {after} ({count} migration{'s' if count != 1 else ''})")
+    if settings.publish_default_flows:
+        # As `serve` does at its start: the categories exist from now on, so respondents and
+        # queues can be set up before the service first runs.
+        from bot.services.flows import prepare
+        from storage.db import Database
+
+        async def seed() -> None:
+            database = Database(settings.database_url)
+            try:
+                await prepare(database, migrate=False, publish_defaults=True, extra_dir=settings.extra_flows_dir)
+            finally:
+                await database.dispose()
+
+        asyncio.run(seed())
+        click.echo("默认流程已就绪 the default flows are in place")
 
 
 @main.command("telegram-poll", help="长轮询接收 Telegram 消息 Poll Telegram for updates (no public URL needed).")

@@ -31,7 +31,7 @@ def _refuse(message: str) -> NoReturn:
     "e.g. huifang report --org jinjiang --since 2026-06-01 --until 2026-07-31 --format docx -o 报告.docx",
 )
 @click.option("--flow", "flow_id", default=None, help="A flow, by id or code (e.g. humanitarian_aid).")
-@click.option("--category", default=None, help="A respondent category's flows, by code.")
+@click.option("--category", default=None, help="A category's flows, by code or name (人道救助).")
 @click.option("--org", default=None, help="An organisation's code: it and the organisations under it.")
 @click.option("--campaign", "campaign_id", type=int, default=None, help="A campaign, by id.")
 @click.option("--since", default=None, help="First day (YYYY-MM-DD).")

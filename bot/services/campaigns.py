@@ -166,6 +166,29 @@ def _codes(values: Sequence[str], what: tuple[str, str]) -> list[str]:
     return cleaned
 
 
+async def _categories(s: AsyncSession, wanted: list[str], visible: Sequence[Any]) -> list[str]:
+    """Category codes for what was typed: a code, or a category's name or alias in Chinese
+    or English (人道救助, 受助者, Volunteers); unknown ones are refused with the choices."""
+    known = set(await s.scalars(select(Flow.category).distinct()))
+    by_word: dict[str, str] = {code.casefold(): code for code in known}
+    shown: dict[str, str] = {}
+    for version in visible:
+        category = version.definition.get("category") or {}
+        code, name = category.get("code"), category.get("name") or {}
+        if code not in known:
+            continue
+        shown.setdefault(code, str(name.get("zh") or code))
+        for word in (name.get("zh"), name.get("en"), *(category.get("aliases") or [])):
+            if isinstance(word, str) and word.strip():
+                by_word.setdefault(word.strip().casefold(), code)
+    codes = [by_word.get(w.casefold()) for w in wanted]
+    unknown = [w for w, code in zip(wanted, codes, strict=True) if code is None]
+    if unknown:
+        choices = "、".join(f"{name} {code}" for code, name in sorted(shown.items()))
+        raise CampaignError(f"未知的类别 unknown categories: {', '.join(unknown)}；可用 valid: {choices}")
+    return sorted({code for code in codes if code is not None})
+
+
 async def _check_draft(
     s: AsyncSession, me: StaffPrincipal, draft: CampaignDraft
 ) -> tuple[Organisation, Flow, dict[str, Any]]:
@@ -183,11 +206,9 @@ async def _check_draft(
     if visible[flow.id].definition.get("kind", "survey") != "survey":
         raise CampaignError(f"活动只能使用问卷流程 a campaign sends a survey flow, and {flow.code} is not one")
 
-    categories = _codes(draft.categories, ("类别", "categories"))
-    known = set(await s.scalars(select(Flow.category).distinct()))
-    unknown = [c for c in categories if c not in known]
-    if unknown:
-        raise CampaignError(f"未知的类别 unknown categories: {', '.join(unknown)}")
+    categories = await _categories(s, _codes(draft.categories, ("类别", "categories")), list(visible.values()))
+    # None named: the people the flow was written for, not everyone of every category.
+    categories = categories or [flow.category]
     org_codes = _codes(draft.organisations, ("机构", "organisations"))
     paths = []
     for org_code in org_codes:

@@ -158,3 +158,16 @@ async def category_names(
 async def category_labels(s: AsyncSession, flows: FlowCache) -> dict[str, I18nText]:
     """Category code → its name, for pages that show a stored code (a ticket's category)."""
     return {f.category.code: f.category.name for _, f in (await flows.catalog(FlowRepository(s))).flows}
+
+
+async def category_by_name(s: AsyncSession, word: str) -> str | None:
+    """The code of the category `word` names (its code, Chinese or English name, or an
+    alias: 人道救助, 受助者), among the published flows' newest versions."""
+    wanted = normalize(word)
+    for version in await FlowRepository(s).list_latest():
+        category = version.definition.get("category") or {}
+        name = category.get("name") or {}
+        words = [category.get("code"), name.get("zh"), name.get("en"), *(category.get("aliases") or [])]
+        if wanted in {normalize(w) for w in words if isinstance(w, str)}:
+            return str(category.get("code"))
+    return None

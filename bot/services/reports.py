@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.catalog import category_by_name
 from flows.detect import says_nothing
 from flows.schema import Flow as FlowDefinition
 from flows.schema import Question
@@ -240,6 +241,7 @@ async def build_report(
     if campaign is not None:
         query = query.where(Flow.id == campaign.flow_id)
     if category is not None:
+        category = await category_by_name(s, category) or category  # "人道救助" as well as its code
         if await s.scalar(select(Flow.id).where(Flow.category == category).limit(1)) is None:
             known = sorted(set(await s.scalars(select(Flow.category))))
             raise ReportNotFound(f"未知的类别 unknown category: {category} (known: {', '.join(known)})")

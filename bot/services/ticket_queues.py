@@ -17,9 +17,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.catalog import category_by_name
 from bot.services.ticket_config import TicketConfig
 from storage.models import Organisation, TicketQueue
 from storage.models.ticket import KINDS, PRIORITIES
+from storage.repositories.flows import FlowRepository
 from storage.repositories.organisations import OrganisationRepository, Scope
 from storage.repositories.ticket_queues import QueueRepository
 
@@ -74,6 +76,8 @@ async def add_queue(
     unknown = [k for k in kinds or () if k not in KINDS]
     if unknown:
         raise QueueError(f"未知的工单类型 unknown ticket kinds: {', '.join(unknown)} (one of {', '.join(KINDS)})")
+    if categories is not None:
+        categories = await _category_codes(s, categories)
     queues = QueueRepository(s)
     if await queues.by_code(org.id, code) is not None:
         raise QueueError(f"该机构已有此队列 {organisation} already has a queue {code}")
@@ -88,6 +92,28 @@ async def add_queue(
         resolution_minutes=resolution_minutes,
         now=now,
     )
+
+
+async def _category_codes(s: AsyncSession, words: Sequence[str]) -> list[str]:
+    """Codes for the categories named (人道救助 or humanitarian_aid): a queue for a category
+    no flow has would silently never take a ticket. With no flow published yet (`huifang db
+    upgrade` seeds the defaults) there is nothing to check against: the codes are kept."""
+    wanted = [w.strip() for w in words if w.strip()]
+    latest = await FlowRepository(s).list_latest()
+    if not latest:
+        return wanted
+    codes: list[str] = []
+    unknown: list[str] = []
+    for word in wanted:
+        code = await category_by_name(s, word)
+        if code is None:
+            unknown.append(word)
+        else:
+            codes.append(code)
+    if unknown:
+        known = sorted({str((v.definition.get("category") or {}).get("code")) for v in latest})
+        raise QueueError(f"未知的类别 unknown categories: {', '.join(unknown)}（可用 valid: {', '.join(known)}）")
+    return list(dict.fromkeys(codes))
 
 
 async def list_queues(s: AsyncSession, *, scope: Scope | None = None) -> list[QueueRead]:

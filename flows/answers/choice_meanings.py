@@ -18,7 +18,8 @@ from flows.normalize import normalize
 from flows.schema import Question
 
 # "你好", "谢谢" around an answer ("你好" is a greeting, not the option "好").
-COURTESY_WORDS = re.compile("你好|您好|谢谢您|谢谢你|谢谢|多谢|麻烦了|麻烦你|辛苦了|请问")
+# "麻烦了" thanks someone for their trouble, unless it says what is troublesome ("手续太麻烦了").
+COURTESY_WORDS = re.compile("你好|您好|谢谢您|谢谢你|谢谢|多谢|(?<![太很真好挺蛮别多])麻烦了|麻烦你|辛苦了|请问")
 # "没有" to "what is the main problem?": the option that says there is none, when the
 # question has exactly one (its code "none", or its words begin so: "没有明显问题",
 # "没有顾虑", "暂无", "暂时不需要"). Not "无…" alone: "无偿献血" is a kind of donation.

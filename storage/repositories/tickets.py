@@ -196,6 +196,11 @@ class TicketRepository:
             query = query.where(Ticket.kind == kind)
         return await self.session.scalar(query.order_by(Ticket.id.desc()).limit(1))
 
+    async def open_for_session(self, session_id: int) -> Ticket | None:
+        """The first open ticket raised by an answer in this survey session."""
+        query = select(Ticket).where(Ticket.session_id == session_id, Ticket.status.in_(_OPEN))
+        return await self.session.scalar(query.order_by(Ticket.id).limit(1))
+
     async def count_for_respondent(self, respondent_id: int, kind: str) -> int:
         query = select(func.count()).where(Ticket.respondent_id == respondent_id, Ticket.kind == kind)
         return int(await self.session.scalar(query) or 0)

@@ -135,6 +135,26 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     assert again.returncode == 0 and f"已是最新 already up to date ({head()})" in again.stdout
 
 
+def test_db_upgrade_puts_the_categories_in_place_for_what_is_set_up_next(tmp_path: Path) -> None:
+    """The README's order: `db upgrade`, organisations, queues and a respondent list, before
+    the service first runs. Each names categories as people do (人道救助), and each needs them."""
+    env = {**_env(tmp_path / "setup.db"), "HUIFANG_PUBLISH_DEFAULT_FLOWS": "true"}
+    done = _run(["db", "upgrade"], env)
+    assert done.returncode == 0 and "默认流程已就绪 the default flows are in place" in done.stdout, done.stderr
+    assert _run(["orgs", "add", "chengdu", "成都市红十字会"], env).returncode == 0
+    queue = _run(["queues", "add", "chengdu", "aid", "救助投诉", "--first-response", "60", "--resolution", "1440",
+                  "--categories", "人道救助,志愿服务"], env)  # fmt: skip
+    assert queue.returncode == 0, queue.stderr
+    assert "chengdu  aid  救助投诉  humanitarian_aid,volunteer  *  P2  60 / 1440" in _run(["queues", "list"], env).stdout
+    pets = _run(["queues", "add", "chengdu", "pets", "宠物", "--first-response", "60", "--resolution", "1440",
+                 "--categories", "宠物"], env)  # fmt: skip
+    assert pets.returncode == 1 and "未知的类别 unknown categories: 宠物" in pets.stderr and "volunteer" in pets.stderr
+    people = tmp_path / "people.csv"
+    people.write_text("姓名,手机,类别\n陈阿姨,13812345678,人道救助\n", encoding="utf-8")
+    imported = _run(["respondents", "import", str(people), "--org", "chengdu"], env)
+    assert imported.returncode == 0 and "unknown category" not in imported.stdout + imported.stderr, imported.stderr
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

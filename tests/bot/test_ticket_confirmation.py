@@ -148,10 +148,11 @@ async def test_not_solved_reopens_then_solved_confirms_with_satisfaction(runtime
     await run_jobs(runtime, T0 + 2 * HOUR + CONFIRM_AFTER)
     assert len(await follow_ups(runtime, chat)) == 1
 
-    await resolve(runtime, ticket_id, user_id, T0 + 60 * HOUR, resolution="当面送到了")
+    # Written as a sentence: one full stop before the question, not two.
+    await resolve(runtime, ticket_id, user_id, T0 + 60 * HOUR, resolution="当面送到了。")
     await run_jobs(runtime, T0 + 60 * HOUR)
     second = (await follow_ups(runtime, chat))[-1]
-    assert "工作人员已处理：当面送到了" in second
+    assert "工作人员已处理：当面送到了。请问问题解决了吗？" in second and "。。" not in second
     chat.at = T0 + 61 * HOUR
     reply = await chat.say("1")
     assert "您对这次处理满意吗？" in texts(reply)

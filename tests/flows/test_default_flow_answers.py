@@ -74,6 +74,10 @@ ASK = "ASK"
         ("donation", "tax_policy", "不太清楚", "heard_of_it"),
         ("membership", "how_members_work", "大概知道", "heard_of_it"),
         ("membership", "how_members_work", "不是很清楚", "heard_of_it"),
+        # The paperwork, as people complain of it.
+        ("humanitarian_aid", "main_problem", "手续太麻烦了", "application_too_complex"),
+        ("humanitarian_aid", "main_problem", "申请太麻烦了", "application_too_complex"),
+        ("humanitarian_aid", "main_problem", "材料太多了", "application_too_complex"),
         # A yes or a no to "are you willing?" with a third, unsure option.
         ("three_donations", "willingness", "好的", "willing"),
         ("three_donations", "willingness", "是的", "willing"),

@@ -104,7 +104,11 @@ async def ask(s: AsyncSession, job: DueJob, ctx: JobContext) -> None:
     if version is None:
         raise LookupError(f"the follow-up flow {FLOW_ID!r} is not published")
     flow = await ctx.config.flows.load(FlowRepository(s), version.id)
-    values = {"problem": excerpt(ticket.text), "resolution": excerpt(ticket.resolution)}
+    # The question ends each with its own "。": a resolution written as a sentence keeps one.
+    values = {
+        "problem": excerpt(ticket.text).rstrip("。.!！;；,， "),
+        "resolution": excerpt(ticket.resolution).rstrip("。.!！;；,， "),
+    }
     out = await surveys.start_survey(
         s, respondent, (version.id, flow), now=ctx.now, reason=f"ticket:{ticket.id}", source="ticket",
         tickets=ctx.config.tickets, values=values, about=about(ticket.id, round_),

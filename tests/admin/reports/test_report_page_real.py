@@ -103,3 +103,8 @@ async def test_the_word_report_for_a_viewer_and_refusals_in_both_languages(
     for path in ("figures.csv", "figures.xlsx", "report.docx"):
         r = await client.get(f"/api/v1/reports/{path}", params={"category": "pets"}, headers=auth(lisi))
         assert r.status_code == 422 and "未知的类别 unknown category: pets" in r.json()["detail"], r.text
+    # A category by its name, as staff say it, is the same report as by its code.
+    by_code = await client.get("/api/v1/reports", params={"category": "humanitarian_aid"}, headers=auth(lisi))
+    by_name = await client.get("/api/v1/reports", params={"category": "人道救助"}, headers=auth(lisi))
+    assert by_code.status_code == by_name.status_code == 200, by_name.text
+    assert by_name.json()["totals"] == by_code.json()["totals"] and by_name.json()["flows"] == by_code.json()["flows"]

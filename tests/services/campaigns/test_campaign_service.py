@@ -48,6 +48,25 @@ async def test_the_segment_is_selected_in_one_go_and_only_once(world: Campaigns)
     assert nobodys in await world.members(campaign)
 
 
+async def test_categories_default_to_the_flows_and_are_named_as_people_say_them(world: Campaigns) -> None:
+    mine = await world.person("jinjiang")
+    await world.person("jinjiang", category="humanitarian_aid")  # another category, same district
+    # None named: the people the flow (campaign_check) was written for, not everyone.
+    campaign = await world.create(categories=[])
+    assert await world.start(campaign) == 1 and set(await world.members(campaign)) == {mine}
+    async with world.db.transaction() as s:
+        c = await s.get(Campaign, campaign)
+        assert c is not None and c.segment["categories"] == ["campaign_check"]
+    # A category's Chinese or English name works as well as its code.
+    for said in (["活动测试"], ["Campaign check"], ["campaign_check"]):
+        named = await world.create(categories=said)
+        async with world.db.transaction() as s:
+            c = await s.get(Campaign, named)
+            assert c is not None and c.segment["categories"] == ["campaign_check"], said
+    with pytest.raises(CampaignError, match=r"未知的类别 unknown categories: 老年人.*可用 valid: .*活动测试 campaign_check"):
+        await world.create(categories=["老年人"])
+
+
 async def test_cooldown_leaves_out_someone_surveyed_recently(world: Campaigns) -> None:
     recent = await world.person()
     long_ago = await world.person()
