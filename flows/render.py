@@ -44,6 +44,24 @@ def instruction(flow: Flow, question: Question, lang: str) -> str:
     return ""
 
 
+# Lines that tell someone typing in a chat how to reply: an interviewer reading the question
+# over the phone leaves them out (a range or "several" still says what the answer may be).
+_CHAT_ONLY = ("consent_hint", "choose_one", "choose_yes_no", "text_free")
+
+
+def for_reading_aloud(flow: Flow, text: str, lang: str) -> str:
+    """A message as an interviewer reads it to the respondent: without "请回复一个数字，例如：1",
+    "请直接输入您的回答。" or "（可回复“跳过”）"."""
+    chat_only = {messages.text(flow, key, lang) for key in _CHAT_ONLY}
+    skip_note = messages.text(flow, "optional_note", lang)
+    lines = []
+    for line in text.split("\n"):
+        spoken = line.removesuffix(skip_note).strip()
+        if spoken and spoken not in chat_only:
+            lines.append(spoken)
+    return "\n".join(lines)
+
+
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([a-z][a-z0-9_]*)\}")
 
 

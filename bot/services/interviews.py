@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -30,7 +30,7 @@ from bot.services.runtime import Runtime
 from bot.services.staff import StaffPrincipal
 from bot.services.text_kinds import HUMAN_REQUEST_MAX_CHARS, asks_for_a_person
 from bot.services.ticket_views import mask_phone
-from flows import engine
+from flows import engine, render
 from flows.engine import Input
 from flows.events import MessageSent
 from flows.lifecycles import TERMINAL
@@ -225,9 +225,18 @@ def _said(flow: Flow, state: dict) -> list[OutMessage]:
 
 
 def _view(
-    me: StaffPrincipal, t: Target, session: SurveySession | None, messages: list[OutMessage], notice: str | None = None
+    me: StaffPrincipal,
+    t: Target,
+    session: SurveySession | None,
+    messages: list[OutMessage],
+    notice: str | None = None,
+    *,
+    flow: Flow | None = None,
 ) -> InterviewView:
     r = t.respondent
+    if flow is not None and session is not None:
+        lang = str(session.state.get("lang", "zh"))
+        messages = [replace(m, text=render.for_reading_aloud(flow, m.text, lang)) for m in messages]
     return InterviewView(
         key=t.key, respondent_id=r.id, name=r.name, phone=r.phone if me.is_admin else mask_phone(r.phone),
         category=r.category, campaign=t.campaign.name if t.campaign else None,
@@ -244,7 +253,7 @@ async def interview(s: AsyncSession, me: StaffPrincipal, key: str, *, runtime: R
     if session is None:
         return _view(me, t, None, [])
     flow = await runtime.flows.load(FlowRepository(s), session.flow_version_id)
-    return _view(me, t, session, _said(flow, session.state))
+    return _view(me, t, session, _said(flow, session.state), flow=flow)
 
 
 async def start_interview(
@@ -261,7 +270,7 @@ async def start_interview(
     session = await _open_phone(s, t.respondent)
     if session is not None:
         flow = await runtime.flows.load(FlowRepository(s), session.flow_version_id)
-        return _view(me, t, session, _said(flow, session.state))
+        return _view(me, t, session, _said(flow, session.state), flow=flow)
     version, flow = await _flow_for(s, t, runtime)
     other = await SessionRepository(s).open_for(t.respondent.id)
     if other is not None:
@@ -274,7 +283,7 @@ async def start_interview(
     session = await _open_phone(s, t.respondent) or await SessionRepository(s).latest_for(t.respondent.id)
     assert session is not None  # just created
     await _follow(s, t, session, me, now)
-    return _view(me, t, session, out)
+    return _view(me, t, session, out, flow=flow)
 
 
 async def answer(
@@ -297,12 +306,12 @@ async def answer(
         raise InterviewError(NOT_STARTED)
     flow = await runtime.flows.load(FlowRepository(s), session.flow_version_id)
     if seen != fingerprint(session.state):
-        return _view(me, t, session, _said(flow, session.state), notice=STALE)
+        return _view(me, t, session, _said(flow, session.state), notice=STALE, flow=flow)
     text = clip_text(text.strip())
     if not text:
-        return _view(me, t, session, _said(flow, session.state), notice=EMPTY)
+        return _view(me, t, session, _said(flow, session.state), notice=EMPTY, flow=flow)
     if not storable(text):
-        return _view(me, t, session, _said(flow, session.state), notice=UNSTORABLE)
+        return _view(me, t, session, _said(flow, session.state), notice=UNSTORABLE, flow=flow)
     r = t.respondent
     rules = await runtime.detection_rules.get(s, r.organisation_id)
     if len(text) <= 4 * HUMAN_REQUEST_MAX_CHARS and asks_for_a_person(text, rules):
@@ -318,7 +327,7 @@ async def answer(
         step = engine.resume(flow, session.state, Input(text, "text"), now, runtime.config)
     out += await surveys.apply_step(s, r, session, step, now=now, inbound=True, flow=flow, tickets=runtime.tickets)
     await _follow(s, t, session, me, now)
-    return _view(me, t, session, out)
+    return _view(me, t, session, out, flow=flow)
 
 
 async def _follow(s: AsyncSession, t: Target, session: SurveySession, me: StaffPrincipal, now: datetime) -> None:

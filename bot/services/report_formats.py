@@ -89,10 +89,33 @@ def crosstab_table(report: dict[str, Any]) -> Table | None:
     return Table(f"交叉表 Cross-tab: {c['question_id']} × {c['by']}", headers, rows)
 
 
+_FILTER_NAMES = {
+    "flow_id": "流程 flow", "category": "类别 category", "org": "机构 organisation", "campaign_id": "活动 campaign",
+    "since": "自 from", "until": "至 until",
+}  # fmt: skip
+
+
 def filters_line(report: dict[str, Any]) -> str:
-    given = [f"{k}={v}" for k, v in report["filters"].items() if v is not None]
-    line = "筛选 filters: " + (", ".join(given) if given else "无 none") + f" · 生成 generated {report['generated_at']}"
-    return line + (f" · {left_out_note(report)}" if report.get("test_sessions_left_out") else "")
+    """What the figures cover, in words a reader of the printed report knows: the flow's and
+    category's names rather than "flow_id=6", the time to the minute."""
+    flows = {f["flow_id"]: f for f in report.get("flows", [])}
+    by_category = {f["category"]: f["category_label"] for f in report.get("flows", [])}
+    given = []
+    for key, value in report["filters"].items():
+        if value is None:
+            continue
+        shown = value
+        if key == "flow_id" and value in flows:
+            shown = flows[value]["title"]
+        elif key == "category":
+            shown = by_category.get(value, value)
+        given.append(f"{_FILTER_NAMES.get(key, key)}：{shown}")
+    generated = str(report["generated_at"]).replace("T", " ")[:16]
+    line = "筛选 filters：" + ("；".join(given) if given else "无 none") + f" · 生成 generated {generated}"
+    if report.get("test_sessions_left_out"):
+        n = report["test_sessions_left_out"]
+        line += f" · 试用产生的测试问卷{n}份未计入 {n} test survey{'' if n == 1 else 's'} not counted"
+    return line
 
 
 def left_out_note(report: dict[str, Any]) -> str:

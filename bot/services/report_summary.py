@@ -71,7 +71,8 @@ def _question_en(q: dict[str, Any]) -> str | None:
 
 def _closing_zh(figures: dict[str, Any]) -> str:
     t = figures["tickets"]
-    return (f"共收集意见和建议{figures['opinions']}条，据此开立工单{t['opened']}个，已解决{t['resolved']}个，"
+    # Tickets come from low ratings and flagged answers as well as from opinions: not "from them".
+    return (f"共收集意见和建议{figures['opinions']}条；回访中开立工单{t['opened']}个，已解决{t['resolved']}个，"
             f"向上级组织反映{t['passed_up']}个。")  # fmt: skip
 
 
@@ -87,8 +88,8 @@ def _were(count: int) -> str:
 def _closing_en(figures: dict[str, Any]) -> str:
     t, opinions = figures["tickets"], figures["opinions"]
     return (f"{_n(opinions, 'opinion')} {_were(opinions)} gathered; {_n(t['opened'], 'ticket')} "
-            f"{_were(t['opened'])} opened from them, {t['resolved']} solved and {t['passed_up']} passed up to a "
-            f"parent organisation.")  # fmt: skip
+            f"{_were(t['opened'])} opened during the surveys, {t['resolved']} solved and {t['passed_up']} "
+            f"passed up to a parent organisation.")  # fmt: skip
 
 
 def summary_zh(report: dict[str, Any]) -> list[str]:

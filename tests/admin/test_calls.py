@@ -90,6 +90,7 @@ async def _interview(client: httpx.AsyncClient, key: str, inputs: list[str]) -> 
     assert page.status_code == 200, page.text
     now = await client.post(f"/console/calls/{key}/interview/start", data={"csrf_token": csrf_in(page.text)})
     assert now.status_code == 200 and "您愿意回答几个简短的问题吗" in now.text, now.text
+    _read_aloud_only(now.text)
     for text in inputs:
         now = await client.post(
             f"/console/calls/{key}/interview/answer",
@@ -101,7 +102,18 @@ async def _interview(client: httpx.AsyncClient, key: str, inputs: list[str]) -> 
             },
         )
         assert now.status_code == 200, now.text
+        _read_aloud_only(now.text)
     return now
+
+
+def _read_aloud_only(html: str) -> None:
+    """What the interviewer reads to the person has the questions and options, not the
+    chat's "how to type" lines."""
+    said = re.search(r'<ol class="say">(.*?)</ol>', html, re.S)
+    if said is None:
+        return
+    for chat_only in ("请回复一个数字", "请直接输入您的回答", "请回复“1”或“好的”开始", "可回复“跳过”", "请回复“是”或“否”"):
+        assert chat_only not in said.group(1), chat_only
 
 
 async def _answers(db: Database, respondent_id: int) -> tuple[SurveySession, list[tuple]]:

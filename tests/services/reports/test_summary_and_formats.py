@@ -74,7 +74,7 @@ async def test_the_summary_reads_like_the_article(world: ReportWorld) -> None:
     assert ("对于款物以外希望获得的服务，100%的受访者选择“心理疏导”，66.67%的受访者选择“政策引导”，"
             "33.33%的受访者选择“关怀陪伴”。") in aid  # fmt: skip
     assert "净推荐值为0，其中推荐者1人，中立者0人，贬损者1人" in aid
-    assert aid.endswith("共收集意见和建议2条，据此开立工单3个，已解决2个，向上级组织反映1个。")
+    assert aid.endswith("共收集意见和建议2条；回访中开立工单3个，已解决2个，向上级组织反映1个。")
     en = summary_en(report)[1]
     assert en.startswith("Humanitarian aid. 5 people were followed up, 4 of whom answered every question.")
     assert "On the aid project overall, 60% answered “Good or very good”, 40% answered “Fair or poor”." in en
@@ -84,12 +84,12 @@ async def test_the_english_summary_says_one_in_the_singular(world: ReportWorld) 
     # The donor flow: one person (D1), no opinions, no tickets.
     donor = summary_en(await whole(world, flow_id="donor"))[1]
     assert "1 person was followed up, 1 of whom answered every question." in donor
-    assert donor.endswith("0 opinions were gathered; 0 tickets were opened from them, 0 solved and 0 passed up "
+    assert donor.endswith("0 opinions were gathered; 0 tickets were opened during the surveys, 0 solved and 0 passed up "
                           "to a parent organisation.")  # fmt: skip
     # 武侯: S3 (a request for help, tickets T2 and T3, recommend 9) and S4.
     wuhou = summary_en(await whole(world, flow_id="aid", org="wuhou"))[1]
     assert "(1 promoter, 0 passives, 0 detractors)" in wuhou
-    assert "1 opinion was gathered; 2 tickets were opened from them" in wuhou
+    assert "1 opinion was gathered; 2 tickets were opened during the surveys" in wuhou
 
 
 async def test_every_number_of_the_summary_is_a_figure(world: ReportWorld) -> None:
@@ -169,3 +169,16 @@ async def test_figures_as_a_sheet(world: ReportWorld, tmp_path: Path, fmt: str) 
     assert len(rows) == 1 + len(expected)
     good = next(r for r in rows if r[2] == "overall" and r[5] == "option:good" and r[1] == "aid")
     assert [str(v) for v in good[6:10]] == ["比较好", "2", "0.4", "5"]
+
+
+async def test_the_filters_line_names_what_a_reader_knows(world: ReportWorld) -> None:
+    """A printed report for leadership says "流程 flow：<its title>", not "flow_id=6", and
+    its time to the minute, not an ISO stamp."""
+    from bot.services.report_formats import filters_line
+
+    everything = await whole(world)
+    flow = everything["flows"][0]
+    line = filters_line(await whole(world, flow_id=flow["flow_id"], category=flow["category"]))
+    assert f"流程 flow：{flow['title']}" in line and f"类别 category：{flow['category_label']}" in line, line
+    assert "flow_id" not in line and "=" not in line
+    assert re.search(r"生成 generated \d{4}-\d{2}-\d{2} \d{2}:\d{2}(?: |$)", line), line
