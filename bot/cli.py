@@ -19,6 +19,7 @@ from bot.settings import Settings
 from bot.tickets_cli import tickets
 from bot.users_cli import users
 from bot.xlsform_cli import flows_export, flows_import
+from flows.lint_zh import bilingual
 from flows.loader import FlowFileError, load_path
 
 if TYPE_CHECKING:
@@ -292,7 +293,7 @@ def flows_validate(paths: tuple[Path, ...]) -> None:
         if errors:
             failed = True
             for e in errors:
-                click.echo(str(e), err=True)
+                click.echo(bilingual(e), err=True)
         else:
             assert flow is not None  # load_path gives a flow whenever there are no errors
             click.echo(f"ok  {p}: {flow.id} ({flow.category.name.zh}), {len(flow.questions)} questions")
@@ -322,14 +323,14 @@ def flows_publish(paths: tuple[Path, ...], org_code: str | None) -> None:
         results = asyncio.run(run())
     except FlowFileError as exc:
         for e in exc.errors:
-            click.echo(str(e), err=True)
-        click.echo("nothing published 未发布任何流程", err=True)
+            click.echo(bilingual(e), err=True)
+        click.echo("未发布任何流程 nothing published", err=True)
         sys.exit(1)
     except (OrganisationError, FlowBelongsElsewhere) as exc:
-        click.echo(f"{exc}\nnothing published 未发布任何流程", err=True)
+        click.echo(f"{exc}\n未发布任何流程 nothing published", err=True)
         sys.exit(1)
     for r in results:
-        state = "published 已发布" if r.created else "unchanged 未变化"
+        state = "已发布 published" if r.created else "未变化 unchanged"
         click.echo(f"{state}  {r.flow_id} v{r.version}  ({r.path})")
 
 

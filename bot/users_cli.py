@@ -99,11 +99,11 @@ def list_(org_code: str | None) -> None:
     now = datetime.now(UTC)
     for r in rows:
         locked = r.locked_until is not None and r.locked_until > now
-        state = "disabled 已停用" if r.disabled else "locked 已锁定" if locked else "active 正常"
-        last = r.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if r.last_login_at else "never 从未登录"
+        state = "已停用 disabled" if r.disabled else "已锁定 locked" if locked else "正常 active"
+        last = r.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if r.last_login_at else "从未登录 never"
         name = f" {r.display_name}" if r.display_name else ""
         where = f"{r.organisation_code} {r.organisation_name}"
-        click.echo(f"{r.username}{name}  {r.role}  {where}  {state}  last login {last}")
+        click.echo(f"{r.username}{name}  {r.role}  {where}  {state}  上次登录 last login {last}")
 
 
 @users.command(

@@ -50,17 +50,17 @@ def flows_import(path: Path, org_code: str | None, dry_run: bool) -> None:
     except XlsFormError as exc:
         for e in exc.errors:
             click.echo(f"{path}:{e}", err=True)
-        click.echo("nothing published 未发布任何流程", err=True)
+        click.echo("未发布任何流程 nothing published", err=True)
         sys.exit(1)
     except FlowFileError as exc:
         for fe in exc.errors:
             click.echo(str(fe), err=True)
-        click.echo("nothing published 未发布任何流程", err=True)
+        click.echo("未发布任何流程 nothing published", err=True)
         sys.exit(1)
     except (OrganisationError, FlowBelongsElsewhere) as exc:
-        click.echo(f"{exc}\nnothing published 未发布任何流程", err=True)
+        click.echo(f"{exc}\n未发布任何流程 nothing published", err=True)
         sys.exit(1)
-    state = "published 已发布" if published.created else "unchanged 未变化"
+    state = "已发布 published" if published.created else "未变化 unchanged"
     click.echo(f"{state}  {published.flow_id} v{published.version}  ({path})")
 
 

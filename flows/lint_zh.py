@@ -1,10 +1,12 @@
-"""The loader's and linter's messages in Chinese, for the console's editor (the CLI keeps
-the English that `huifang flows validate` has always printed). Matched by pattern, so a new
-English message without a pattern here still shows, under a general Chinese heading."""
+"""The loader's and linter's messages in Chinese, for the console's editor and for `huifang
+flows validate` (Chinese first, then the English). Matched by pattern, so a new English
+message without a pattern here still shows, under a general Chinese heading."""
 
 from __future__ import annotations
 
 import re
+
+from flows.source import FlowError
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), zh)
@@ -59,3 +61,10 @@ def zh_message(message: str) -> str:
         if found:
             return found.expand(zh)
     return "流程文件有误"
+
+
+def bilingual(error: FlowError) -> str:
+    """`file:line: path: 中文 English`, as the command line prints an error."""
+    where = f"{error.file}:{error.line}" if error.line else error.file
+    said = f"{zh_message(error.message)} {error.message}"
+    return f"{where}: {error.path}: {said}" if error.path else f"{where}: {said}"

@@ -46,8 +46,8 @@ def test_create_list_disable_and_reset(huifang, db_url: str) -> None:
     assert can_log_in(db_url, "zhangsan", PASSWORD)
 
     listed = huifang("users", "list").output.splitlines()
-    assert listed[0].startswith("zhangsan 张三  staff  jinjiang 锦江区红十字会  active 正常  last login 20")
-    assert listed[1].startswith("wangwu  viewer  wuhou 武侯区红十字会  active 正常  last login never")
+    assert listed[0].startswith("zhangsan 张三  staff  jinjiang 锦江区红十字会  正常 active  上次登录 last login 20")
+    assert listed[1].startswith("wangwu  viewer  wuhou 武侯区红十字会  正常 active  上次登录 last login 从未登录 never")
     assert [line.split()[0] for line in huifang("users", "list", "--org", "wuhou").output.splitlines()] == ["wangwu"]
 
     reset = huifang("users", "reset-password", "zhangsan", "--password-stdin", stdin="新的足够长的密码 2026\n")
@@ -55,11 +55,11 @@ def test_create_list_disable_and_reset(huifang, db_url: str) -> None:
     assert not can_log_in(db_url, "zhangsan", PASSWORD) and can_log_in(db_url, "zhangsan", "新的足够长的密码 2026")
 
     assert huifang("users", "disable", "zhangsan").output.strip() == "已停用 disabled zhangsan"
-    assert "disabled 已停用" in huifang("users", "list", "--org", "jinjiang").output
+    assert "已停用 disabled" in huifang("users", "list", "--org", "jinjiang").output
     assert not can_log_in(db_url, "zhangsan", "新的足够长的密码 2026")
 
     assert huifang("users", "enable", "zhangsan").output.strip() == "已启用 enabled zhangsan"
-    assert "active 正常" in huifang("users", "list", "--org", "jinjiang").output
+    assert "正常 active" in huifang("users", "list", "--org", "jinjiang").output
     assert can_log_in(db_url, "zhangsan", "新的足够长的密码 2026")
 
 

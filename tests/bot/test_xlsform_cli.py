@@ -116,9 +116,9 @@ def test_cli_import_publishes_and_export_writes(tmp_path: Path) -> None:
     result = runner.invoke(main, ["flows", "import", str(form)], env=env(tmp_path))
     assert result.exit_code == 0, result.output
     # The database numbers the versions it stores; the workbook's version is a label.
-    assert "published 已发布  aid_followup v1" in result.output
+    assert "已发布 published  aid_followup v1" in result.output
     again = runner.invoke(main, ["flows", "import", str(form)], env=env(tmp_path))
-    assert "unchanged 未变化  aid_followup v1" in again.output
+    assert "未变化 unchanged  aid_followup v1" in again.output
 
     out = tmp_path / "out.xlsx"
     exported = runner.invoke(main, ["flows", "export", "aid_followup", "-o", str(out)], env=env(tmp_path))
@@ -138,7 +138,7 @@ def test_cli_import_errors_name_file_sheet_and_row_and_store_nothing(tmp_path: P
     result = CliRunner().invoke(main, ["flows", "import", str(form)], env=env(tmp_path))
     assert result.exit_code == 1
     assert f"{form}:survey:6: 'begin group': 分组和重复组不支持" in result.output
-    assert "nothing published 未发布任何流程" in result.output
+    assert "未发布任何流程 nothing published" in result.output
     missing = CliRunner().invoke(main, ["flows", "export", "aid_followup", "-o", str(tmp_path / "o.xlsx")], env=env(tmp_path))
     assert missing.exit_code == 1 and "unknown flow" in missing.output
 

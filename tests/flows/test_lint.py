@@ -518,7 +518,7 @@ def test_cli_names_file_and_line_of_a_broken_flow(tmp_path: Path) -> None:
     result = _validate(good, broken)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"{broken}:{line_of(text, 'goto: q9')}: questions[0].next[0].goto: unknown question 'q9'"
+        f"{broken}:{line_of(text, 'goto: q9')}: questions[0].next[0].goto: 没有问题“q9” unknown question 'q9'"
     ]
     assert result.stdout.startswith(f"ok  {good}: volunteer")
 
