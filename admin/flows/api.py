@@ -15,6 +15,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from admin.auth.deps import AppContainer, CurrentAdmin, CurrentStaff, DbSession
+from admin.flows.drafts import error_list
 from admin.flows.schemas import (
     CopyIn,
     DraftIn,
@@ -30,7 +31,6 @@ from admin.flows.schemas import (
 from bot.services import flow_versions as service
 from bot.services.audit import record_admin_action
 from bot.services.staff import StaffPrincipal
-from flows.lint_zh import zh_message
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "Not an admin, or the flow is another organisation's to change"},
@@ -41,7 +41,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _errors(errors: list[Any]) -> list[dict[str, Any]]:
-    return [{"line": e.line, "path": e.path, "message": e.message, "zh": zh_message(e.message)} for e in errors]
+    return error_list(errors)  # by line, with their Chinese
 
 
 def raise_for(exc: Exception) -> NoReturn:

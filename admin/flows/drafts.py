@@ -27,7 +27,9 @@ COPY_FIRST = (
 
 
 def error_list(errors: list[FlowError]) -> list[dict[str, Any]]:
-    return [{"line": e.line, "path": e.path, "message": e.message, "zh": zh_message(e.message)} for e in errors]
+    """In the order of the lines they are on (the checks find them in another order)."""
+    ordered = sorted(errors, key=lambda e: (e.line is None, e.line or 0))
+    return [{"line": e.line, "path": e.path, "message": e.message, "zh": zh_message(e.message)} for e in ordered]
 
 
 def stem(file_name: str) -> str:

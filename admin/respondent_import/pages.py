@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from admin.auth.deps import AppContainer, ConsoleAdmin, ConsoleForbidden, DbSession
 from admin.pages import render
 from bot.services.console_import import (
+    HAS_ERRORS,
     MAX_BYTES,
     ImportFileError,
     confirm_upload,
@@ -87,7 +88,9 @@ def respondent_import_router() -> APIRouter:
             )
         except ImportFileError as exc:
             return await upload_form(request, me, s, error=str(exc))
-        return render(request, "respondent_import/preview.html", me=me, seen=seen, plan=seen.plan, shown=SHOWN)
+        return render(
+            request, "respondent_import/preview.html", me=me, seen=seen, plan=seen.plan, shown=SHOWN, refused=None
+        )
 
     @router.post("/confirm", response_class=HTMLResponse)
     async def confirm(
@@ -105,6 +108,19 @@ def respondent_import_router() -> APIRouter:
                 flows=container.flows, now=container.clock(),
             )  # fmt: skip
         except ImportFileError as exc:
+            if str(exc) == HAS_ERRORS:
+                # Back to the same preview, with its wrong rows and the choice to skip them:
+                # the file is still staged, and nothing was stored.
+                try:
+                    seen = await preview_upload(
+                        s, me, token, organisation=organisation or None, flows=container.flows, now=container.clock()
+                    )
+                except ImportFileError:
+                    return await upload_form(request, me, s, error=str(exc))
+                return render(
+                    request, "respondent_import/preview.html", me=me, seen=seen, plan=seen.plan, shown=SHOWN,
+                    refused=str(exc), status_code=400,
+                )  # fmt: skip
             return await upload_form(request, me, s, error=str(exc))
         return render(request, "respondent_import/done.html", me=me, seen=seen, result=result)
 

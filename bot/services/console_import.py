@@ -42,7 +42,9 @@ HAS_ERRORS = (
     "some rows are wrong, nothing was imported: fix the file and upload it again, or choose to skip the wrong rows"
 )
 
-__all__ = ["MAX_BYTES", "ImportFileError", "StagedPreview", "confirm_upload", "preview_upload", "stage_upload"]
+__all__ = [
+    "HAS_ERRORS", "MAX_BYTES", "ImportFileError", "StagedPreview", "confirm_upload", "preview_upload", "stage_upload",
+]
 
 
 @dataclass(frozen=True, slots=True)

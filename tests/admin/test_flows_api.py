@@ -5,6 +5,7 @@ flow into an organisation, and the audit of every change."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,6 +24,7 @@ from tests.admin.conftest import PASSWORD, T0
 from tests.admin.test_auth_api import auth, bearer
 from tests.bot.conftest import Chat
 
+ROOT = Path(__file__).resolve().parents[2]
 DRAFT = """\
 id: jj_volunteer
 version: 1
@@ -72,6 +74,12 @@ async def test_validate_reports_errors_with_lines_and_stores_nothing(
     body = bad.json()
     assert bad.status_code == 200 and body["ok"] is False and body["flow"] is None
     assert any(e["line"] == 15 for e in body["errors"]), body
+    # Errors come in the order of their lines, as an editor lists them, whatever order the
+    # checks found them in (the duplicate id further down is found first).
+    default = (ROOT / "flows" / "defaults" / "volunteer.yaml").read_text(encoding="utf-8")
+    two = default.replace("goto: main_problem", "goto: nowhere", 1).replace("  - id: opinion", "  - id: overall", 1)
+    found = (await client.post("/api/v1/flows/validate", json={"text": two}, headers=auth(viewer))).json()["errors"]
+    assert len(found) >= 2 and [e["line"] for e in found] == sorted(e["line"] for e in found), found
     syntax = await client.post("/api/v1/flows/validate", json={"text": "id: [x\n"}, headers=auth(viewer))
     assert syntax.json()["errors"][0]["line"] is not None
     assert (await client.post("/api/v1/flows/validate", json={"text": DRAFT})).status_code == 401

@@ -126,8 +126,10 @@ async def test_wrong_rows_are_listed_by_number_and_stored_only_when_skipped(
     assert "手机号无效" in rows[0][1] and "与第2行手机号重复" in rows[1][1] and "未知的类别" in rows[2][1]
     refused = await _confirm(client, page)
     assert refused.status_code == 400 and "未导入任何数据" in refused.text and await _count(staffed) == 0
-    page = await client.get(f"/console/respondents/import/preview?token={_token(page.text)}")
-    done = await _confirm(client, page, skip_errors="true")
+    # The same preview again, with its wrong rows and the box to skip them: not a blank form.
+    assert 'id="refused"' in refused.text and _count_in(refused.text, "errors") == 3
+    assert 'name="skip_errors"' in refused.text and _token(refused.text) == _token(page.text)
+    done = await _confirm(client, refused, skip_errors="true")
     assert done.status_code == 200 and await _count(staffed) == 2
 
 
