@@ -14,7 +14,7 @@ import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -63,6 +63,13 @@ KIND_LABELS = {
     "suggestion": "建议 suggestion",
     "none": "其他 none",
 }
+
+# Stored codes as the export's readers (staff, in Excel) know them.
+CHANNEL_LABELS = {
+    "wechat": "微信 WeChat", "telegram": "Telegram", "phone": "电话 phone", "simulator": "模拟器 simulator",
+    "console": "终端 console",
+}  # fmt: skip
+STATUS_LABELS = {"answered": "已回答 answered", "skipped": "跳过 skipped", "unreadable": "无法识别 unreadable"}
 
 # The figures table's columns, as the reports-core branch laid them out for
 # `huifang report --format xlsx|csv` (bot.services.report_formats writes through here).
@@ -321,10 +328,16 @@ class _Questions:
 
     repo: AnswerExportRepository
     by_version: dict[int, dict[str, tuple[str, dict[Any, str]]]]
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)  # version → (category, flow title)
 
     async def learn(self, version_ids: Iterable[int]) -> None:
         new = sorted(set(version_ids) - self.by_version.keys())
         for vid, definition in (await self.repo.definitions(new)).items():
+            category = definition.get("category") or {}
+            self.names[vid] = (
+                str((category.get("name") or {}).get("zh") or category.get("code") or ""),
+                str((definition.get("title") or {}).get("zh") or definition.get("id") or ""),
+            )
             questions: dict[str, tuple[str, dict[Any, str]]] = {}
             for q in definition.get("questions") or []:
                 labels = {
@@ -339,20 +352,21 @@ class _Questions:
         (_, respondent_id, _, organisation_name, category, flow_code, version_id, version, _, channel,
          question_id, value, raw_text, parsed, skipped, text_kind, answered_at) = a  # fmt: skip
         prompt, labels = self.by_version.get(version_id, {}).get(question_id, (question_id, {}))
+        category_name, title = self.names.get(version_id, (category, flow_code))
         status = "skipped" if skipped else "answered" if parsed else "unreadable"
         return [
             respondent_id,
             organisation_name or "",
-            category,
-            flow_code,
+            category_name,
+            title,
             version,
-            channel or "",
+            CHANNEL_LABELS.get(channel, channel) if channel else "",
             question_id,
             prompt,
             "" if skipped or not parsed else _labelled(value, labels),
             raw_text,
-            status,
-            text_kind or "",
+            STATUS_LABELS[status],
+            KIND_LABELS.get(text_kind, text_kind) if text_kind else "",
             (answered_at + _TO_SHANGHAI).replace(tzinfo=None),  # stored UTC, shown in Shanghai
         ]
 

@@ -80,16 +80,18 @@ def _expected(world: dict[str, Any]) -> list[list[Any]]:
     services = "除了钱和物资，您还希望得到哪些帮助？"
     opinion = "最后，您对我们的工作还有什么意见或建议吗？欢迎直接告诉我们。"
     jj, wh = "锦江区红十字会", "武侯区红十字会"
-    head = "humanitarian_aid", "humanitarian_aid", 1
+    # Categories, flows, channels and statuses as staff know them, not as stored codes.
+    head = "人道救助", "人道救助回访", 1
+    wx, done = "微信 WeChat", "已回答 answered"
     return [
-        [chen, jj, *head, "wechat", "overall", overall, "好", "2", "answered"],
-        [chen, jj, *head, "wechat", "main_problem", problem, "等待时间过长", "等太久", "answered"],
-        [chen, jj, *head, "wechat", "other_services", services, "心理疏导、关怀陪伴", "1、3", "answered"],
-        [chen, jj, *head, "wechat", "opinion", opinion, "救助款到现在还没收到", "救助款到现在还没收到", "answered"],
-        [liu, wh, *head, "", "overall", overall, "非常好", "非常好", "answered"],
-        [liu, wh, *head, "", "main_problem", problem, "没有明显问题", "没问题", "answered"],
-        [liu, wh, *head, "", "other_services", services, "暂时不需要", "暂时不需要", "answered"],
-        [liu, wh, *head, "", "opinion", opinion, "", "跳过", "skipped"],
+        [chen, jj, *head, wx, "overall", overall, "好", "2", done],
+        [chen, jj, *head, wx, "main_problem", problem, "等待时间过长", "等太久", done],
+        [chen, jj, *head, wx, "other_services", services, "心理疏导、关怀陪伴", "1、3", done],
+        [chen, jj, *head, wx, "opinion", opinion, "救助款到现在还没收到", "救助款到现在还没收到", done],
+        [liu, wh, *head, "", "overall", overall, "非常好", "非常好", done],
+        [liu, wh, *head, "", "main_problem", problem, "没有明显问题", "没问题", done],
+        [liu, wh, *head, "", "other_services", services, "暂时不需要", "暂时不需要", done],
+        [liu, wh, *head, "", "opinion", opinion, "", "跳过", "跳过 skipped"],
     ]
 
 
@@ -115,7 +117,7 @@ async def test_every_answer_of_real_respondents_with_labels_and_raw_words(
     assert all(r[12].startswith("2026-06-01 17:0") for r in rows[1:]), [r[12] for r in rows[1:]]
     # The text kind is what the service classified the opinion as (the visitor's is left out).
     assert world["chen_kind"] == "complaint"
-    assert rows[4][6] == "opinion" and rows[4][11] == "complaint"
+    assert rows[4][6] == "opinion" and rows[4][11] == "投诉 complaint"
 
 
 async def test_xlsx_holds_the_same_rows_with_real_dates(
@@ -234,5 +236,5 @@ async def test_a_respondents_formula_is_not_run_by_excel(runtime: Runtime, world
         )
         out = io.BytesIO()
         await stream_answers_csv(s, await answer_filter(s, scope=Scope.everything()), out)
-    opinion = next(r for r in _csv_rows(out.getvalue())[1:] if r[6] == "opinion" and r[10] == "answered")
+    opinion = next(r for r in _csv_rows(out.getvalue())[1:] if r[6] == "opinion" and r[10] == "已回答 answered")
     assert (opinion[8], opinion[9]) == ("'=1+1", "'=1+1")
