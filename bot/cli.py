@@ -243,17 +243,25 @@ def worker() -> None:
     help="在终端里答一份问卷 Take a survey in the terminal: a try-out (a test respondent, not counted in "
     "reports), or with --interview the answers of a real person (phone, face to face, paper form)."
 )
-@click.option("--category", required=True, help="Category code or Chinese name, e.g. humanitarian_aid or 人道救助.")
+@click.option("--category", default=None, help="Category code or Chinese name, e.g. humanitarian_aid or 人道救助.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh")
 @click.option("--org", "org_code", default=None, help="Take the survey as a respondent of this organisation.")
 @click.option(
     "--interview", is_flag=True,
     help="代录访谈 Record what a real person answered (by phone, face to face, on paper): counted in reports.",
 )  # fmt: skip
-def chat(category: str, lang: str, org_code: str | None, interview: bool) -> None:
+@click.option(
+    "--phone", default=None,
+    help="With --interview: the listed respondent with this phone number (their category unless --category).",
+)  # fmt: skip
+def chat(category: str | None, lang: str, org_code: str | None, interview: bool, phone: str | None) -> None:
     from bot.channels.console import run_console
 
-    code = asyncio.run(run_console(Settings(), category, lang, org_code, interview=interview))
+    if phone is not None and not interview:
+        raise click.UsageError("--phone 只用于代录访谈 --phone goes with --interview")
+    if category is None and phone is None:
+        raise click.UsageError("请用 --category 指定类别 name the category with --category")
+    code = asyncio.run(run_console(Settings(), category, lang, org_code, interview=interview, phone=phone))
     sys.exit(code)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import count
 
@@ -15,7 +16,7 @@ from bot.channels.base import Inbound, Reply
 from bot.container import open_container
 from bot.services.catalog import category_names, surveys_exist
 from bot.services.organisations import OrganisationError, organisation_id
-from bot.services.respondents import has_open_survey
+from bot.services.respondents import has_open_survey, people_with_phone
 from bot.settings import Settings
 
 
@@ -28,7 +29,13 @@ INTERVIEW_CHANNEL = "interview"
 
 
 async def run_console(
-    settings: Settings, category: str, lang: str, organisation: str | None = None, *, interview: bool = False
+    settings: Settings,
+    category: str | None,
+    lang: str,
+    organisation: str | None = None,
+    *,
+    interview: bool = False,
+    phone: str | None = None,
 ) -> int:
     channel = INTERVIEW_CHANNEL if interview else "console"
     async with open_container(settings) as container:
@@ -37,6 +44,23 @@ async def run_console(
             org_id = await organisation_id(container.db, organisation) if organisation else None
         except OrganisationError as exc:
             print(exc, file=sys.stderr)
+            return 2
+        who: int | None = None  # the listed person the interview is about (--phone)
+        if phone is not None:
+            found = await people_with_phone(container.db, phone, org_id)
+            if len(found) != 1:
+                print(
+                    f"没有手机号为 {phone} 的受访者 no respondent with phone {phone}" if not found else
+                    f"手机号 {phone} 对应 {len(found)} 位受访者，请用 --org 指定机构 "
+                    f"{len(found)} respondents have phone {phone}: name the organisation with --org",
+                    file=sys.stderr,
+                )  # fmt: skip
+                return 2
+            who, name, their_category = found[0]
+            category = category or their_category
+            print(f"受访者 respondent: {name or '—'} (#{who}), {their_category}")
+        if not category:
+            print("请用 --category 指定类别 name the category with --category", file=sys.stderr)
             return 2
         if not await surveys_exist(container.db, runtime.flows, category, org_id):
             names = ", ".join(
@@ -59,7 +83,10 @@ async def run_console(
                 text=text, start_payload=payload, lang=lang, organisation_id=org_id,
             )
 
-        reply = await runtime.handle(inbound("start", payload=category))
+        # With --phone, this terminal's identity is linked to the listed person first, so the
+        # survey is theirs (their call-list entry, their history), as a personal QR code does.
+        first = inbound("start", payload=category)
+        reply = await runtime.handle(replace(first, bind_respondent=who) if who is not None else first)
         _print(reply)
         while True:
             try:

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import Database
 from storage.locks import identity_key, lock_respondent, try_lock_respondent
 from storage.models import Respondent
+from storage.repositories.organisations import OrganisationRepository, Scope
 from storage.repositories.respondents import RespondentRepository
 from storage.repositories.sessions import SessionRepository
 
@@ -16,6 +17,24 @@ async def has_open_survey(db: Database, channel: str, account: str, external_id:
     async with db.transaction() as s:
         respondent = await RespondentRepository(s).by_identity(channel, account, external_id)
         return respondent is not None and await SessionRepository(s).open_for(respondent.id) is not None
+
+
+async def people_with_phone(db: Database, phone: str, organisation_id: int | None) -> list[tuple[int, str, str]]:
+    """(id, name, category) of the real respondents with this phone number, in the
+    organisation and those under it (anywhere with None): whom an interview recorded at
+    the terminal is about."""
+    from bot.services.respondent_import import normalise_phone  # the import's own rule
+
+    number = normalise_phone(phone)
+    if number is None:
+        return []
+    async with db.transaction() as s:
+        scope = Scope.everything()
+        if organisation_id is not None:
+            org = await OrganisationRepository(s).get(organisation_id)
+            scope = Scope.of(org) if org is not None else scope
+        people, _ = await RespondentRepository(s).search(scope, phone_digits=number, limit=10)
+        return [(p.id, p.name or "", p.category) for p in people]
 
 
 # Who may change a person's survey, and how they keep out of each other's way:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -83,6 +84,32 @@ def test_a_try_out_is_not_counted_and_a_recorded_interview_is(tmp_path: Path) ->
     assert (aid["started"], aid["completed"], data["test_sessions_left_out"]) == (1, 1, 1)
     assert "1 survey of test respondents not counted" in report.stderr
     assert data["totals"]["opinions"] == 1 and data["totals"]["tickets"]["opened"] >= 1
+
+
+def test_an_interview_at_the_terminal_is_the_listed_persons(tmp_path: Path) -> None:
+    """`--interview --phone N`: the answers go to the person imported with that number (their
+    category, their history), not to a new nameless respondent."""
+    env = _env(tmp_path / "listed.db")
+    assert _run(["db", "upgrade"], {**env, "HUIFANG_PUBLISH_DEFAULT_FLOWS": "true"}).returncode == 0
+    assert _run(["orgs", "add", "chengdu", "成都市红十字会"], env).returncode == 0
+    people = tmp_path / "people.csv"
+    people.write_text("姓名,手机,类别\n陈阿姨,13812345678,人道救助\n", encoding="utf-8")
+    assert _run(["respondents", "import", str(people), "--org", "chengdu", "--yes"], env).returncode == 0
+    answers = "\n".join(["好的", "2", "3", "1、2", "救助金发放太慢了"]) + "\n"
+    done = _run(["chat", "--interview", "--phone", "138 1234 5678"], env, stdin=answers)
+    assert done.returncode == 0, done.stderr
+    assert "陈阿姨" in done.stdout and "非常感谢您" in done.stdout
+    report = json.loads(_run(["report", "--format", "json"], env).stdout)
+    [aid] = [f for f in report["flows"] if f["category"] == "humanitarian_aid"]
+    assert aid["completed"] == 1 and report["test_sessions_left_out"] == 0
+    with sqlite3.connect(tmp_path / "listed.db") as db:
+        assert db.execute("select count(*) from respondents").fetchone()[0] == 1  # nobody new
+        owners = db.execute("select r.name from survey_sessions s join respondents r on r.id = s.respondent_id")
+        assert [name for (name,) in owners] == ["陈阿姨"]
+    nobody = _run(["chat", "--interview", "--phone", "13900000000"], env, stdin="")
+    assert nobody.returncode == 2 and "no respondent with phone" in nobody.stderr
+    misuse = _run(["chat", "--phone", "13812345678"], env, stdin="")
+    assert misuse.returncode == 2 and "--interview" in misuse.stderr
 
 
 def test_chat_refuses_an_unknown_category(tmp_path: Path) -> None:
