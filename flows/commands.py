@@ -26,7 +26,7 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         "别再给我发了", "不要再给我发了", "别再给我发消息", "不要再给我发消息", "别再发消息", "不要再发消息",
         "别烦我", "不要烦我", "别打扰我", "不要打扰我", "别再打扰我", "不要再打扰我",
         "别再联系我", "不要再联系我", "不想收到", "不想再收到", "取消关注", "退出", "退出回访", "退出问卷",
-        "不答了", "不想答了", "不要再问了", "别再问了", "别问了", "td", "td退订", "回复td退订", "回td退订",
+        "不要再问了", "别再问了", "别问了", "td", "td退订", "回复td退订", "回td退订",
         "stop", "unsubscribe", "/stop",
     ),
     Command.HELP: (
@@ -34,7 +34,9 @@ _WORDS: dict[Command, tuple[str, ...]] = {
         "没看懂", "看不明白", "再说一遍", "能再说一遍吗", "再说一次", "怎么选", "选哪个", "什么", "啥",
         "help", "/help",
     ),
-    Command.SKIP: ("跳过", "下一题", "不想回答", "不想答", "不回答", "略过", "skip", "/skip", "pass", "next"),
+    Command.SKIP: (
+        "跳过", "下一题", "不想回答", "不想答", "不回答", "不答了", "不想答了", "略过", "skip", "/skip", "pass", "next",
+    ),
     Command.RESTART: (
         "重新开始", "重来", "从头开始", "重新来", "重新填", "重填", "restart", "/restart", "start over",
     ),
@@ -52,6 +54,7 @@ _STOP_SENDING = re.compile(
     r"(?:以后)?(?:不要|别)再?(?:给我)?发(?:送)?(?:消息|信息|短信|微信)?(?:给我)?"
     r"|(?:我)?不想再?收到(?:这些|你们的)?(?:消息|信息|短信)?"
 )
+_DONE_BEFORE = frozenset({"退出了", "已经退出了", "停止了", "已经停止了"})
 # normalize drops edge punctuation, which would leave a bare "?" empty.
 _QUESTION_MARKS = frozenset("?？")
 
@@ -79,8 +82,8 @@ def _bare_command(normalized: str) -> Command | None:
     """A command wrapped in courtesy ("好的，退订。谢谢"), repeated ("退订退订") or said
     as a request to stop sending; the words around it must add nothing."""
     bare = _AFTER.sub("", _ASKING.sub("", normalized)).strip(" ,，。.!！")
-    if not bare:
-        return None
+    if not bare or normalized in _DONE_BEFORE:
+        return None  # "退出了": they have left (the volunteers), not a request to stop
     command = _COMMANDS.get(bare) or _COMMANDS.get(bare + "了")
     if command is None:
         half = len(bare) // 2

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from flows import messages, render
 from flows.answers import parse_answer, parse_yes_no
 from flows.answers.asides import asks_who, only_greets, says_later
+from flows.answers.choice_meanings import none_option
 from flows.answers.two_way import button_of, parse_two_way
 from flows.commands import Command, detect_command
 from flows.events import (
@@ -288,16 +289,33 @@ class _Turn:
     def button(self, key: str) -> str:
         return messages.text(self.flow, key, self.lang)
 
+    def answers_with_a_no(self) -> bool:
+        """Whether a no ("没有", "不需要") also answers the question they were at: a free-text
+        question, or one whose "none" option it picks."""
+        if self.s["step"] == CONSENT:
+            return False
+        q = self.question()
+        if q.type == "text":
+            return True
+        index = none_option(q)
+        parsed = parse_answer(q, self.raw)
+        if index is None or not parsed.ok:
+            return False
+        code = q.options[index].code
+        return bool(parsed.value == code or parsed.value == [code])
+
     def answers_in_own_words(self) -> bool:
-        """A free-text question answered after a long silence ("工作人员态度太差了"): taken as
-        the answer without first asking whether to continue, which would drop it."""
+        """A free-text question answered after a long silence ("工作人员态度太差了", "没有"):
+        taken as the answer without first asking whether to continue, which would drop it
+        (a bare number or yes is more likely about the survey, and is asked about)."""
         if self.s["step"] == CONSENT or self.input.kind != "text":
             return False
         q = self.question()
         text = self.raw.strip()
         return (
-            q.type == "text" and len(text) >= 4 and detect_command(text) is None
-            and not only_greets(text) and not says_later(text) and parse_answer(q, text).ok
+            q.type == "text" and len(text) >= 2 and not text.isdigit() and parse_yes_no(text) is None
+            and detect_command(text) is None and not only_greets(text) and not says_later(text)
+            and parse_answer(q, text).ok
         )  # fmt: skip
 
     def confirm_stop(self) -> Step:
@@ -315,18 +333,21 @@ class _Turn:
 
     def confirm_resume(self, command: Command | None) -> Step:
         """After a long silence we asked "接着上次继续？": 1 or a yes carries on, 2 or 重新开始
-        starts again; a plain no ("不用了") is "not now", and keeps every answer; anything
-        else is their answer to the question they were at."""
+        starts again; a plain no or "not now" ("不用了", "没空") keeps every answer and waits,
+        at most `max_misses` times; anything else is their answer to the question they were at."""
         button = button_of(self.raw, self.button("resume_continue"), self.button("resume_restart"))
-        if command is Command.RESTART or button is False:
+        polarity = parse_yes_no(self.raw)
+        if command is Command.RESTART or (button is False and polarity is not True):
             self.s["pending"] = None
             return self.restart()
-        polarity = parse_yes_no(self.raw)
-        if button is True or polarity is True:
+        if button is True or polarity is True:  # "开始吧" is a yes, not 重新开始
             self.s["pending"] = None
             self.ask()
             return self.done()
-        if polarity is False or says_later(self.raw):
+        if polarity is False and self.answers_with_a_no():
+            self.s["pending"] = None
+            return self.answer()  # "没有" to "接着上次继续？" at "还有什么意见？": their answer
+        if (polarity is False or says_later(self.raw)) and self.aside():
             self.say("later_survey", kind="notice")  # the question waits, nothing is lost
             return self.done()
         self.s["pending"] = None

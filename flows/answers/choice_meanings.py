@@ -19,7 +19,9 @@ from flows.schema import Question
 
 # "你好", "谢谢" around an answer ("你好" is a greeting, not the option "好").
 # "麻烦了" thanks someone for their trouble, unless it says what is troublesome ("手续太麻烦了").
-COURTESY_WORDS = re.compile("你好|您好|谢谢您|谢谢你|谢谢|多谢|(?<![太很真好挺蛮别多])麻烦了|麻烦你|辛苦了|请问")
+COURTESY_WORDS = re.compile(
+    "你好|您好|谢谢您|谢谢你|谢谢|多谢|(?<![太很真好挺蛮别多])麻烦了|麻烦你|辛苦了|请问|不好意思|抱歉|对不起"
+)
 # "没有" to "what is the main problem?": the option that says there is none, when the
 # question has exactly one (its code "none", or its words begin so: "没有明显问题",
 # "没有顾虑", "暂无", "暂时不需要"). Not "无…" alone: "无偿献血" is a kind of donation.
@@ -52,6 +54,8 @@ def yes_no_pair(question: Question) -> tuple[int, int] | None:
 def by_polarity(pair: tuple[int, int], text: str) -> frozenset[int] | None:
     """"好的", "👍", "还是不行", "不满意" to "解决了吗？ 解决了 / 还没有": a yes or a no, or
     satisfaction on either side, picks that side's option."""
+    if any(ch.isdigit() for ch in text):
+        return None  # "2" is the second option, not a no (three options: 愿意 / 不确定 / 不愿意)
     said = parse_yes_no(text)
     if said is None:
         reading = read_satisfaction(text)
@@ -71,7 +75,13 @@ def none_option(question: Question) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
-def says_none(text: str) -> bool:
+# "All is well": no problem, when the options are problems; on a list of wishes ("您还希望
+# 得到哪些帮助？") "都好" may as well mean "all of them", so it picks nothing there.
+_ALL_WELL = frozenset("都挺好 挺好 都很好 一切都好 都好 都满意".split())
+
+
+def says_none(text: str, *, about_problems: bool = True) -> bool:
     """A bare "没有" ("没有了", "没啥问题", "没有，谢谢"): nothing to pick but "none"."""
     bare = COURTESY_WORDS.sub("", text).strip(_SAYS_NONE_EDGES)
-    return bare in _SAYS_NONE or bare.replace(" ", "") in _SAYS_NONE
+    compact = bare.replace(" ", "")
+    return (bare in _SAYS_NONE or compact in _SAYS_NONE) and (about_problems or compact not in _ALL_WELL)

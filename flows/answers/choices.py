@@ -42,7 +42,9 @@ _ALL_WORDS = frozenset(
     """都 全部 全选 都选 全都 都是 都要 都有 所有 全部都是 都可以 以上都是 以上全部 all""".split()
 ) | {"all of them", "all of the above", "everything"}
 # Pieces of a multi-pick answer that carry no pick: "嗯，1和3".
-_FILLERS = frozenset("嗯 嗯嗯 哦 呃 额 那个 我选 选 我选择 我觉得 我认为 答案 答案是 谢谢 好的".split())
+_FILLERS = frozenset(
+    "嗯 嗯嗯 哦 呃 额 那个 我选 选 我选择 我觉得 我认为 答案 答案是 谢谢 好的 不好意思 抱歉 对不起".split()
+)
 _CHOICE_PARTICLES = "吧啊呀呢哦啦嘛哈呗咯喔噢"
 _CJK_NEGATIONS = frozenset("不没别未无")
 _EN_NEGATION = re.compile(r"(?<![a-z])(?:not|no|never|n't|dont|didnt|isnt|wasnt)(?![a-z])")
@@ -62,6 +64,10 @@ class _ChoiceTable:
     none_option: int | None = None  # the one option saying there is nothing ("没有明显问题")
     # Two options that are a yes and a no ("解决了" / "还没有"): indexes of (yes, no).
     yes_no: tuple[int, int] | None = None
+    multi: bool = False  # several may be picked
+    # The options are problems ("最主要的问题是什么？", "哪个环节最不满意？"): a good word after
+    # one ("服务态度很好") says it is not the problem. On a list of wishes it says "this one".
+    about_problems: bool = False
 
 
 def _build_table(question: Question) -> _ChoiceTable:
@@ -93,7 +99,12 @@ def _build_table(question: Question) -> _ChoiceTable:
         ascii_keys=tuple(sorted(asc, key=lambda item: (-len(item[0]), item))),
         none_option=none_option(question),
         yes_no=yes_no_pair(question),
+        multi=question.type == "multi_choice",
+        about_problems=bool(_PROBLEM_WORDS.search(question.prompt.zh)),
     )
+
+
+_PROBLEM_WORDS = re.compile("问题|不满意|不满|困难|不足|顾虑|担心|不好|缺点|改进")
 
 
 def _scale(question: Question) -> dict[int, frozenset[int]]:
@@ -210,6 +221,7 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
     # "你好" is a greeting, not the option "好".
     compact = COURTESY_WORDS.sub("\0", text.replace(" ", ""))
     taken = [False] * len(compact)
+    negated_key = False
     for key, index in table.cjk_keys:
         start = compact.find(key)
         while start != -1:
@@ -217,12 +229,13 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
             if not any(taken[start:end]):
                 taken[start:end] = [True] * len(key)
                 found.add(index)
+                negated_key = negated_key or any(ch in _CJK_NEGATIONS for ch in key)
             start = compact.find(key, end)
     if found and any(ch in _CJK_NEGATIONS for ch, used in zip(compact, taken, strict=True) if not used):
         return None
-    if found and not table.scale and _praises(compact, taken):
-        return None  # "服务态度很好" is not the problem 服务态度: asked again
-    if found:
+    if found and table.about_problems and not negated_key and _praises(compact, taken):
+        return None  # "服务态度很好" is not the problem 服务态度 ("没有解决好" is 没有解决): asked again
+    if found and table.multi:
         found |= _fragments_left(table, compact, taken)
     ascii_found: set[int] = set()
     rest = text
@@ -424,11 +437,22 @@ def _from_to(table: _ChoiceTable, first: str, last: str) -> _Picks:
     return picks - {table.none_option} if table.none_option is not None else picks
 
 
+# "心理疏导，其他都不需要": the wishes named, and nothing else.
+_NOTHING_ELSE = re.compile(r"[,，\s]*(?:其他|其它|别的|其余|另外)的?(?:都|也)?(?:不需要|不用|不要|没有)了?[,，\s]*")
+
+
 def parse_choice(question: Question, text: str, multi: bool) -> Parsed:
     table = _table(question)
     normalized = normalize(text)
+    if multi and table.none_option is not None and _NOTHING_ELSE.search(normalized):
+        named = _NOTHING_ELSE.sub(" ", normalized).strip().removeprefix("只要").strip()
+        picks = _read_choices(table, named, by_meaning=False) if named else "empty"
+        if isinstance(picks, frozenset) and picks and table.none_option not in picks:
+            return parse_choice(question, named, multi)
     picks = _read_choices(table, normalized, by_meaning=not multi)
-    if picks == "unrecognised" and table.none_option is not None and says_none(normalized):
+    if picks == "unrecognised" and table.none_option is not None and says_none(
+        normalized, about_problems=table.about_problems
+    ):
         picks = frozenset({table.none_option})
     if picks == "unrecognised" and table.yes_no is not None:
         picks = by_polarity(table.yes_no, normalized) or picks

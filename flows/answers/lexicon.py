@@ -106,9 +106,9 @@ YES_NO_FILLERS = frozenset(
 )
 
 A_NOT_A = re.compile(r"(\w)[不没]\1")  # 满不满意, 好不好, 有没有: a question back
-# Scorn that holds a good word: "好什么好", "好个屁", "谁说好了", "还好意思问". Never read
-# as praise; asked again, so the words stay with the answer.
-SCORN = re.compile(r"(\w{1,2})什么\1|个屁|个鬼|个头|谁说|好意思")
+# Scorn that holds a good word: "好什么好", "好个屁", "谁说好了", "还好意思问" (but "不好意思"
+# is an apology). Never read as praise; asked again, so the words stay with the answer.
+SCORN = re.compile(r"(\w{1,2})什么\1|个屁|个鬼|个头|谁说|(?<!不)好意思")
 _STRAY_NEGATIONS = frozenset("不没未无别非否莫")
 
 

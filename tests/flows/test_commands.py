@@ -51,6 +51,8 @@ from flows.commands import Command, detect_command
         ("回复TD退订", Command.STOP),
         ("不要再问了", Command.STOP),
         ("我想跳过", Command.SKIP),
+        ("不想答了", Command.SKIP),  # this question, not every message from now on
+        ("不答了", Command.SKIP),
         ("再说一遍", Command.HELP),
         ("没看懂", Command.HELP),
         ("怎么选？", Command.HELP),
@@ -101,6 +103,8 @@ def test_commands(raw: str, command: Command) -> None:
         "。",
         "??好",
         "不想参加了",  # to "would you volunteer again?": an answer
+        "退出了",  # "I have left (the volunteers)"
+        "停止了",
         "不用发了",  # to "shall we post the certificate?": an answer
         "不要紧",
         "发了",

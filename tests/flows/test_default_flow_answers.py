@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from flows.answers import parse_answer
-from flows.loader import default_flow_paths, load_flow
+from flows.loader import default_flow_paths, followup_flow_paths, load_flow
 
-FLOWS = {flow.id: flow for flow in (load_flow(path) for path in default_flow_paths())}
+FLOWS = {flow.id: flow for flow in (load_flow(path) for path in [*default_flow_paths(), *followup_flow_paths()])}
 ASK = "ASK"
 
 
@@ -74,6 +74,35 @@ ASK = "ASK"
         ("donation", "tax_policy", "不太清楚", "heard_of_it"),
         ("membership", "how_members_work", "大概知道", "heard_of_it"),
         ("membership", "how_members_work", "不是很清楚", "heard_of_it"),
+        # … but a good word about a wish says "this one" ("what else would help you?").
+        ("humanitarian_aid", "other_services", "心理疏导挺好的", ["counselling"]),
+        ("humanitarian_aid", "other_services", "需要心理疏导，政策引导也可以", ["counselling", "policy_guidance"]),
+        # "没有解决好" is 没有解决, whatever 好 follows it.
+        ("ticket_confirmation", "solved", "没有解决好", "not_solved"),
+        # An apology before an answer is courtesy ("不好意思" is not scorn, and "2" not a no).
+        ("volunteer", "overall", "不好意思，挺满意的", "good"),
+        ("volunteer", "overall", "不好意思，一般吧", "average"),
+        ("three_donations", "willingness", "2，不好意思", "unsure"),
+        ("three_donations", "willingness", "2", "unsure"),
+        # "都好" to a list of wishes is not "nothing needed" (it is, to a list of problems).
+        ("humanitarian_aid", "other_services", "都好", ASK),
+        ("humanitarian_aid", "main_problem", "都挺好", "none"),
+        ("humanitarian_aid", "other_services", "都不需要", ["not_needed"]),
+        # "Nothing else" beside a wish keeps the wish.
+        ("humanitarian_aid", "other_services", "心理疏导，其他都不需要", ["counselling"]),
+        ("humanitarian_aid", "other_services", "只要心理疏导，别的不需要", ["counselling"]),
+        ("humanitarian_aid", "other_services", "陪伴，别的不用", ["care_companionship"]),
+        # On a single choice a piece of one option's words beside another's "none" is not two picks.
+        ("humanitarian_aid", "main_problem", "工作人员都挺好", "none"),
+        # Everyday words for the options (their synonyms).
+        ("donation", "unhappy_aspects", "捐款不方便", ["convenience"]),
+        ("donation", "unhappy_aspects", "效率低", ["project_efficiency"]),
+        ("donation", "unhappy_aspects", "没有反馈", ["feedback"]),
+        ("humanitarian_aid", "main_problem", "服务态度不太好", "staff_attitude"),
+        ("humanitarian_aid", "main_problem", "态度差", "staff_attitude"),
+        ("donation", "tax_policy", "没听过", "unaware"),
+        ("membership", "how_members_work", "熟悉", "know_well"),
+        ("three_donations", "willingness", "再想想", "unsure"),
         # The paperwork, as people complain of it.
         ("humanitarian_aid", "main_problem", "手续太麻烦了", "application_too_complex"),
         ("humanitarian_aid", "main_problem", "申请太麻烦了", "application_too_complex"),

@@ -353,15 +353,23 @@ for word in ["2", "重新开始"]:
         events=[SessionRestarted()],
         kinds=("notice", "question"),
     )
-# "不用了" to "carry on?" is not now: every answer kept, the question waits.
-for word in ["不用了", "不了", "算了", "没空"]:
+# A no to "carry on?" is not now: every answer kept, the question waits (at most three times)…
+for word in ["不了", "算了", "没空"]:
     case(f"welcome-back-not-now-{word}", [*TO_NEEDS, BACK, word], AT_NEEDS, "needs", events=[], kinds=("notice",),
          reply=("您方便的时候直接回复",))  # fmt: skip
+case("welcome-back-not-now-is-bounded", [*TO_NEEDS, BACK, "不了", "不了", "算了", "不了"], AT_NEEDS, "needs",
+     kinds=("hint", "question"))  # fmt: skip
+# … unless the no also answers the question: "不用了" to "还需要哪些帮助？" is its "none".
+case("welcome-back-no-that-answers", [*TO_NEEDS, BACK, "不用了"], {**AT_NEEDS, "needs": ["nothing"]}, "recommend",
+     events=[recorded("needs", ["nothing"], "不用了")])  # fmt: skip
+case("welcome-back-yes-is-not-restart", [*TO_NEEDS, BACK, "开始吧"], AT_NEEDS, "needs", events=[], kinds=("question",))
 # Anything else is their answer to the question they were at.
 case("welcome-back-answered", [*TO_NEEDS, BACK, "1、3"], {**AT_NEEDS, "needs": ["counselling", "company"]}, "recommend",
      events=[recorded("needs", ["counselling", "company"], "1、3")])  # fmt: skip
 # A free-text question answered after a long silence: kept at once, nothing asked first.
 case("long-silence-then-opinion", [*TO_OPINION, later("工作人员态度太差了", 4 * DAY)], {**AT_OPINION, "opinion": "工作人员态度太差了"},
+     END, "completed")  # fmt: skip
+case("long-silence-then-no-opinion", [*TO_OPINION, later("没有", 4 * DAY), "没有"], {**AT_OPINION, "opinion": "没有"},
      END, "completed")  # fmt: skip
 case("long-silence-then-hello-at-opinion", [*TO_OPINION, later("你好", 4 * DAY)], AT_OPINION, "opinion", events=[],
      kinds=("confirm",))  # fmt: skip
