@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.lifecycles import TICKET_OPEN
 from storage.dialects import upsert_insert
-from storage.models import Ticket, TicketEvent
+from storage.models import Respondent, Ticket, TicketEvent
 from storage.repositories.organisations import Scope, in_scope
 
 _OPEN = sorted(TICKET_OPEN)
@@ -212,9 +212,11 @@ class TicketRepository:
             and_(Ticket.first_response_at.is_(None), Ticket.first_response_due_at <= now),
             Ticket.resolution_due_at <= now,
         )
+        # A try-out's ticket (simulator, terminal) is never escalated to a parent organisation.
+        tried_out = exists().where(Respondent.id == Ticket.respondent_id, Respondent.is_test.is_(True))
         rows = await self.session.scalars(
             select(Ticket.id)
-            .where(Ticket.status.in_(_OPEN), breached, Ticket.id > after_id)
+            .where(Ticket.status.in_(_OPEN), breached, Ticket.id > after_id, ~tried_out)
             .order_by(Ticket.id)
             .limit(limit)
         )

@@ -42,6 +42,24 @@ async def breaches(w: World, ticket_id: int) -> list[dict]:
         return [e.data or {} for e in await TicketRepository(s).events(ticket_id) if e.kind == "sla_breached"]
 
 
+async def test_a_try_outs_ticket_pings_nobody_and_never_climbs_to_the_city(world: World) -> None:
+    """Someone trying a flow in the simulator or the terminal (a test respondent) may open a
+    ticket to see the loop; the district's staff are not pinged for it, and it is not
+    escalated to the city when its clocks run out."""
+    async with world.db.transaction() as s:
+        person = await world.person(s, "jj")
+        person.is_test = True
+    ticket_id = await open_for(world)
+    async with world.db.transaction() as s:
+        await ensure_recurring(s, JobContext(now=T0, config=CONFIG))
+        assert list(await s.scalars(select(StaffNotice))) == []
+    assert await check(world, T0 + 241 * MIN) == 1
+    assert await breaches(world, ticket_id) == []
+    async with world.db.transaction() as s:
+        t = await world.ticket(s, ticket_id)
+        assert (t.status, t.escalation_level) == ("new", 0)
+
+
 async def test_a_breach_escalates_to_the_parent_queue_once_and_the_root_marks_it_again(world: World) -> None:
     ticket_id = await open_for(world)  # 锦江's default queue: first response due in 240 min
     async with world.db.transaction() as s:
