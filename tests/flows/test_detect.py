@@ -109,6 +109,12 @@ def test_never_opens_a_ticket(text: str) -> None:
         ("能不能多设几个献血点", "suggestion"),
         ("希望你们别再拖了", "complaint"),
         ("希望能多搞活动，另外证书在哪里领？", "help"),
+        # hardship: staff should call, whatever else the sentence says ("太少" alone is an idea)
+        ("救助金额太少了，不够看病", "help"),
+        ("救助标准太低，生活困难", "help"),
+        ("老伴住院了，医药费交不起", "help"),
+        ("活动太少了", "suggestion"),
+        ("生活没有困难", "none"),
         # Sichuan and colloquial
         ("莫得人管", "complaint"),
         ("拖起拖起的", "complaint"),
