@@ -14,7 +14,6 @@ from typing import Any, Literal
 from flows import messages, render
 from flows.answers import parse_answer, parse_yes_no
 from flows.answers.asides import asks_who, only_greets, says_later
-from flows.answers.choice_meanings import none_option
 from flows.answers.two_way import button_of, parse_two_way
 from flows.commands import Command, detect_command
 from flows.events import (
@@ -32,6 +31,7 @@ from flows.events import (
     Step,
 )
 from flows.machine import CONSENT, DECLINED, END, TERMINAL, compile_flow, lifecycle_move
+from flows.normalize import normalize
 from flows.schema import NO, YES, Flow, I18nText, Question
 
 STATE_VERSION = 1
@@ -125,6 +125,10 @@ def prompt(flow: Flow, state: dict[str, Any]) -> Step:
     return Step(state, [render.question_message(flow, flow.question(state["step"]), lang, state.get("vars"))])
 
 
+# Replies to "接着上次继续？" that decline carrying on now, whatever the question was.
+_NOT_NOW = re.compile(r"(?:不用|不需要|不要|不了|算了|不继续|先不|下次吧?|以后吧?)(?:了|吧|啊)?(?:[,，\s]*谢谢)?")
+# "有事吗", "怎么了", "什么事": a question back, not an answer to the question they were at.
+_ASKS_BACK = re.compile(r"[?？吗么]$|^(?:什么事|啥事|怎么了|有事|干嘛|干什么)")
 _AGREEING = re.compile(r"^(?:嗯+|对|是的?|好的?|行|确定)+")
 
 
@@ -267,7 +271,11 @@ class _Turn:
         if self.s["pending"] == "resume":
             return self.confirm_resume(command)
 
-        if lifecycle == "active" and silence > self.config.resume_after and not self.answers_in_own_words():
+        # A follow-up (one or two questions, asked by staff's action) is answered, not resumed.
+        if (
+            lifecycle == "active" and self.flow.kind == "survey" and silence > self.config.resume_after
+            and not self.answers_in_own_words()
+        ):  # fmt: skip
             self.s["pending"] = "resume"
             self.confirm("welcome_back", "resume_continue", "resume_restart")
             return self.done()
@@ -290,19 +298,12 @@ class _Turn:
         return messages.text(self.flow, key, self.lang)
 
     def answers_with_a_no(self) -> bool:
-        """Whether a no ("没有", "不需要") also answers the question they were at: a free-text
-        question, or one whose "none" option it picks."""
-        if self.s["step"] == CONSENT:
-            return False
+        """Whether a no also answers the question they were at ("没有" to "还有什么意见？",
+        "不愿意", "还没有"), rather than "not now" to carrying on ("不用了", "算了")."""
+        if self.s["step"] == CONSENT or _NOT_NOW.fullmatch(normalize(self.raw)):
+            return False  # "不用了" answers "接着上次继续？", not the question
         q = self.question()
-        if q.type == "text":
-            return True
-        index = none_option(q)
-        parsed = parse_answer(q, self.raw)
-        if index is None or not parsed.ok:
-            return False
-        code = q.options[index].code
-        return bool(parsed.value == code or parsed.value == [code])
+        return q.type == "text" or parse_answer(q, self.raw).ok
 
     def answers_in_own_words(self) -> bool:
         """A free-text question answered after a long silence ("工作人员态度太差了", "没有"):
@@ -313,9 +314,9 @@ class _Turn:
         q = self.question()
         text = self.raw.strip()
         return (
-            q.type == "text" and len(text) >= 2 and not text.isdigit() and parse_yes_no(text) is None
-            and detect_command(text) is None and not only_greets(text) and not says_later(text)
-            and parse_answer(q, text).ok
+            q.type == "text" and len(text) >= 4 and not text.isdigit() and parse_yes_no(text) is not True
+            and not _ASKS_BACK.search(text) and detect_command(text) is None and not only_greets(text)
+            and not says_later(text) and parse_answer(q, text).ok
         )  # fmt: skip
 
     def confirm_stop(self) -> Step:

@@ -221,7 +221,7 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
     # "你好" is a greeting, not the option "好".
     compact = COURTESY_WORDS.sub("\0", text.replace(" ", ""))
     taken = [False] * len(compact)
-    negated_key = False
+    ends: dict[int, str] = {}  # where each matched key ends → the key
     for key, index in table.cjk_keys:
         start = compact.find(key)
         while start != -1:
@@ -229,13 +229,15 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
             if not any(taken[start:end]):
                 taken[start:end] = [True] * len(key)
                 found.add(index)
-                negated_key = negated_key or any(ch in _CJK_NEGATIONS for ch in key)
+                ends[end] = key
             start = compact.find(key, end)
     if found and any(ch in _CJK_NEGATIONS for ch, used in zip(compact, taken, strict=True) if not used):
         return None
-    if found and table.about_problems and not negated_key and _praises(compact, taken):
+    if found and table.about_problems and _praises(compact, taken, ends):
         return None  # "服务态度很好" is not the problem 服务态度 ("没有解决好" is 没有解决): asked again
-    if found and table.multi:
+    if found and (table.multi or table.none_option not in found):
+        # "心理陪伴": 心理 for 心理疏导 too. On a single choice that makes it ambiguous ("可以考虑":
+        # 可以, and 考虑 of 考虑一下), except beside the "none" option ("工作人员都挺好").
         found |= _fragments_left(table, compact, taken)
     ascii_found: set[int] = set()
     rest = text
@@ -261,11 +263,15 @@ _PRAISE = re.compile(
 )
 
 
-def _praises(compact: str, taken: list[bool]) -> bool:
+def _praises(compact: str, taken: list[bool], ends: dict[int, str]) -> bool:
     """Whether the words right after the last option named speak well of it: "服务态度很好",
-    "实操还行" (the problem's words, then a good word about them)."""
+    "实操还行" (the problem's words, then a good word about them). Not when those words carry
+    their own negation: "没有解决好" is 没有解决, "反馈不够，其他都挺好" names 其他 last."""
     last = max((i for i, used in enumerate(taken) if used), default=-1)
-    return last >= 0 and bool(_PRAISE.fullmatch(compact[last + 1 :]))
+    if last < 0 or not _PRAISE.fullmatch(compact[last + 1 :]):
+        return False
+    key = ends.get(last + 1, "")
+    return not any(ch in _CJK_NEGATIONS for ch in key)
 
 
 def _fragments_left(table: _ChoiceTable, compact: str, taken: list[bool]) -> set[int]:
@@ -438,7 +444,9 @@ def _from_to(table: _ChoiceTable, first: str, last: str) -> _Picks:
 
 
 # "心理疏导，其他都不需要": the wishes named, and nothing else.
-_NOTHING_ELSE = re.compile(r"[,，\s]*(?:其他|其它|别的|其余|另外)的?(?:都|也)?(?:不需要|不用|不要|没有)了?[,，\s]*")
+_NOTHING_ELSE = re.compile(
+    r"[,，\s]*(?:其他|其它|别的|其余|另外)的?(?:都|也|就|暂时)*(?:不太需要|不需要|不用|不要|没有)了?[,，\s]*"
+)
 
 
 def parse_choice(question: Question, text: str, multi: bool) -> Parsed:

@@ -47,7 +47,7 @@ HEDGES = frozenset(
 )
 # Politeness around an answer: "好的，谢谢" is still a yes, "你好" is not the option "好".
 COURTESIES = frozenset(
-    """谢谢 谢谢你 谢谢您 多谢 感谢 您好 你好 thanks thx hi hello 麻烦了 辛苦了 不好意思""".split()
+    """谢谢 谢谢你 谢谢您 多谢 感谢 您好 你好 thanks thx hi hello 麻烦了 辛苦了 不好意思 抱歉 对不起""".split()
 ) | {"thank you"}
 _NOT_STEMS = frozenset(
     """好像 好多 好几 好久 正好 刚好 只好 好在 爱好 好处 出差 差距 差点 相差 时差 误差 一般来说

@@ -51,6 +51,13 @@ from flows.commands import Command, detect_command
         ("回复TD退订", Command.STOP),
         ("不要再问了", Command.STOP),
         ("我想跳过", Command.SKIP),
+        ("不好意思，退订", Command.STOP),
+        ("退订吧，谢谢", Command.STOP),
+        ("对不起，不要再发了", Command.STOP),
+        ("不用再回访了", Command.STOP),
+        ("别再问我了", Command.STOP),
+        ("不好意思，跳过", Command.SKIP),
+        ("我不想答了", Command.SKIP),
         ("不想答了", Command.SKIP),  # this question, not every message from now on
         ("不答了", Command.SKIP),
         ("再说一遍", Command.HELP),

@@ -103,6 +103,18 @@ ASK = "ASK"
         ("donation", "tax_policy", "没听过", "unaware"),
         ("membership", "how_members_work", "熟悉", "know_well"),
         ("three_donations", "willingness", "再想想", "unsure"),
+        # Worries in the donor's own words; a problem solved by half is not solved.
+        ("three_donations", "main_worry", "怕对身体不好", "safety"),
+        ("ticket_confirmation", "solved", "解决了一半", "not_solved"),
+        ("ticket_confirmation", "solved", "问题还在", "not_solved"),
+        # "Nothing else", said every way.
+        ("humanitarian_aid", "other_services", "心理疏导，别的暂时不需要", ["counselling"]),
+        ("humanitarian_aid", "other_services", "心理疏导吧，其他就不用了", ["counselling"]),
+        # A problem's words with their own 不, then a good word about "everything else".
+        ("donation", "unhappy_aspects", "反馈不够，其他都挺好", ASK),
+        # On a single choice, a second option's words make it ambiguous, asked again.
+        ("three_donations", "willingness", "可以考虑", ASK),
+        ("donation", "tax_policy", "清楚一点", ASK),
         # The paperwork, as people complain of it.
         ("humanitarian_aid", "main_problem", "手续太麻烦了", "application_too_complex"),
         ("humanitarian_aid", "main_problem", "申请太麻烦了", "application_too_complex"),

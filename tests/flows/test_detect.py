@@ -115,6 +115,9 @@ def test_never_opens_a_ticket(text: str) -> None:
         ("老伴住院了，医药费交不起", "help"),
         ("活动太少了", "suggestion"),
         ("生活没有困难", "none"),
+        ("生活困难补助已经收到了，谢谢", "none"),  # the subsidy's name
+        ("生活比较困难", "help"),
+        ("药费太贵了，负担不起", "help"),
         # Sichuan and colloquial
         ("莫得人管", "complaint"),
         ("拖起拖起的", "complaint"),

@@ -354,14 +354,22 @@ for word in ["2", "重新开始"]:
         kinds=("notice", "question"),
     )
 # A no to "carry on?" is not now: every answer kept, the question waits (at most three times)…
-for word in ["不了", "算了", "没空"]:
+for word in ["不了", "算了", "没空", "不用了"]:
     case(f"welcome-back-not-now-{word}", [*TO_NEEDS, BACK, word], AT_NEEDS, "needs", events=[], kinds=("notice",),
          reply=("您方便的时候直接回复",))  # fmt: skip
 case("welcome-back-not-now-is-bounded", [*TO_NEEDS, BACK, "不了", "不了", "算了", "不了"], AT_NEEDS, "needs",
      kinds=("hint", "question"))  # fmt: skip
-# … unless the no also answers the question: "不用了" to "还需要哪些帮助？" is its "none".
-case("welcome-back-no-that-answers", [*TO_NEEDS, BACK, "不用了"], {**AT_NEEDS, "needs": ["nothing"]}, "recommend",
-     events=[recorded("needs", ["nothing"], "不用了")])  # fmt: skip
+# … unless the no also answers the question: "都不需要" to "还需要哪些帮助？" is its "none".
+case("welcome-back-no-that-answers", [*TO_NEEDS, BACK, "都不需要"], {**AT_NEEDS, "needs": ["nothing"]}, "recommend",
+     events=[recorded("needs", ["nothing"], "都不需要")])  # fmt: skip
+# A no that picks an option answers it at once ("不愿意", "还没有"), not "not now".
+case("welcome-back-no-picks-an-option", [*TO_HELPED, later("没有", 4 * DAY), "没有"], {**AT_HELPED, "helped": "no"},
+     "household", events=[recorded("helped", "no", "没有"),
+                          EscalationRequested("helped", "option:no", "没有", "service", "normal")])  # fmt: skip
+# A question back after a long silence is not an answer to the opinion question.
+for word in ["有事吗", "怎么了", "什么事"]:
+    case(f"long-silence-asked-back-{word}", [*TO_OPINION, later(word, 4 * DAY)], AT_OPINION, "opinion", events=[],
+         kinds=("confirm",))  # fmt: skip
 case("welcome-back-yes-is-not-restart", [*TO_NEEDS, BACK, "开始吧"], AT_NEEDS, "needs", events=[], kinds=("question",))
 # Anything else is their answer to the question they were at.
 case("welcome-back-answered", [*TO_NEEDS, BACK, "1、3"], {**AT_NEEDS, "needs": ["counselling", "company"]}, "recommend",

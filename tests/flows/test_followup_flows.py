@@ -87,6 +87,14 @@ def test_answers_and_branches(answers: list[str], expected: dict[str, object]) -
     assert any(isinstance(e, SessionCompleted) for e in step.events)
 
 
+def test_a_late_answer_to_a_followup_is_taken_without_asking_to_carry_on() -> None:
+    """Asked by staff's action and answered days later (the timeout is at 96 hours): "还没有"
+    reopens the ticket at once, not after "上次的问卷还没有答完，接着继续吗？"."""
+    step = engine.start(FLOW, {"vars": VARS}, T0)
+    step = engine.resume(FLOW, step.state, "还没有", T0 + timedelta(hours=80))
+    assert step.state["lifecycle"] == "completed" and step.state["answers"] == {"solved": "not_solved"}
+
+
 def test_a_followup_silent_past_expiry_is_over_not_restarted() -> None:
     step = engine.start(FLOW, {"vars": VARS}, T0)
     step = engine.resume(FLOW, step.state, "1", T0 + timedelta(days=40))
