@@ -257,6 +257,8 @@ def _contained(table: _ChoiceTable, text: str) -> frozenset[int] | None:
     return frozenset(found) if found else None
 
 
+# A "but" beside an option's words turns the answer ("没问题，就是等得太久").
+_BUT = re.compile("但是|不过|可是|只是|就是|然而")
 _PRAISE = re.compile(
     r"(?:也|都|还|挺|很|非常|特别|蛮|比较|真|太|算)*"
     r"(?:好|不错|还行|还可以|可以|满意|清楚|到位|周到|棒|没问题|没毛病)[的了啊呀吧哦呢,，。 ]*"
@@ -268,8 +270,12 @@ def _praises(compact: str, taken: list[bool], ends: dict[int, str]) -> bool:
     "实操还行" (the problem's words, then a good word about them). Not when those words carry
     their own negation: "没有解决好" is 没有解决, "反馈不够，其他都挺好" names 其他 last."""
     last = max((i for i, used in enumerate(taken) if used), default=-1)
-    if last < 0 or not _PRAISE.fullmatch(compact[last + 1 :]):
+    after = compact[last + 1 :]
+    if last < 0 or not after:
         return False
+    reading = read_satisfaction(after)
+    if not _PRAISE.fullmatch(after) and not (isinstance(reading, Reading) and reading.level > 0):
+        return False  # "好得很", "很好很耐心" speak well too
     key = ends.get(last + 1, "")
     return not any(ch in _CJK_NEGATIONS for ch in key)
 
@@ -457,6 +463,15 @@ def parse_choice(question: Question, text: str, multi: bool) -> Parsed:
         picks = _read_choices(table, named, by_meaning=False) if named else "empty"
         if isinstance(picks, frozenset) and picks and table.none_option not in picks:
             return parse_choice(question, named, multi)
+    fine_but = _BUT.search(normalized) if table.about_problems else None
+    if fine_but and _PRAISE.search(normalized[: fine_but.start()]):
+        # "都挺好的，就是标准低了点", "工作人员很好，就是等太久": the problem is what follows the
+        # "but"; when that names no option, asked again rather than read as "no problem".
+        rest = normalized[fine_but.end() :].strip(" ,，")
+        picks = _read_choices(table, rest, by_meaning=False) if rest else "unrecognised"
+        if not isinstance(picks, frozenset) or not picks or table.none_option in picks:
+            return FAILED["unrecognised"]
+        return parse_choice(question, rest, multi)
     picks = _read_choices(table, normalized, by_meaning=not multi)
     if picks == "unrecognised" and table.none_option is not None and says_none(
         normalized, about_problems=table.about_problems

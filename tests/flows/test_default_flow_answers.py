@@ -74,6 +74,12 @@ ASK = "ASK"
         ("donation", "tax_policy", "不太清楚", "heard_of_it"),
         ("membership", "how_members_work", "大概知道", "heard_of_it"),
         ("membership", "how_members_work", "不是很清楚", "heard_of_it"),
+        ("humanitarian_aid", "main_problem", "服务态度好得很", ASK),
+        # "All well, but…": the but is the answer.
+        ("humanitarian_aid", "main_problem", "都挺好的，就是标准低了点", ASK),
+        ("humanitarian_aid", "main_problem", "其他都挺好，就是等太久", "waiting_too_long"),
+        ("humanitarian_aid", "main_problem", "工作人员很好，就是等太久", "waiting_too_long"),
+        ("three_donations", "willingness", "愿意，但是怕疼", "willing"),  # only problem lists read the "but"
         # … but a good word about a wish says "this one" ("what else would help you?").
         ("humanitarian_aid", "other_services", "心理疏导挺好的", ["counselling"]),
         ("humanitarian_aid", "other_services", "需要心理疏导，政策引导也可以", ["counselling", "policy_guidance"]),
