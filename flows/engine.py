@@ -306,9 +306,9 @@ class _Turn:
         return q.type == "text" or parse_answer(q, self.raw).ok
 
     def answers_in_own_words(self) -> bool:
-        """A free-text question answered after a long silence ("工作人员态度太差了", "没有"):
-        taken as the answer without first asking whether to continue, which would drop it
-        (a bare number or yes is more likely about the survey, and is asked about)."""
+        """A free-text question answered after a long silence ("工作人员态度太差了"): taken as
+        the answer without first asking whether to continue, which would drop it. A short
+        reply, a number, a yes or a question back ("有事吗") is asked about first."""
         if self.s["step"] == CONSENT or self.input.kind != "text":
             return False
         q = self.question()
