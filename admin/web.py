@@ -6,7 +6,6 @@ from functools import cache
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.exc import StatementError
 
 from admin.account.pages import account_pages_router
 from admin.audit.api import audit_api_router
@@ -36,7 +35,7 @@ from admin.tickets.api import tickets_api_router
 from admin.tickets.pages import tickets_pages_router
 from admin.users.pages import users_pages_router
 from bot.settings import Settings
-from bot.web.errors import OUT_OF_RANGE, out_of_range, value_out_of_range
+from bot.web.errors import OUT_OF_RANGE, OUT_OF_RANGE_ERRORS, out_of_range, value_out_of_range
 
 
 def admin_routers(settings: Settings) -> list[APIRouter]:
@@ -99,8 +98,8 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(ConsoleForbidden, forbidden)
-    app.add_exception_handler(OverflowError, bad_value)
-    app.add_exception_handler(StatementError, bad_value)  # DBAPIError is one
+    for error in OUT_OF_RANGE_ERRORS:
+        app.add_exception_handler(error, bad_value)
     routers = admin_routers(settings)
     # What the navigation may link to (admin.pages.nav), known here rather than read back
     # from the app, whose included routers FastAPI keeps in private structures.

@@ -21,8 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.audit import record_admin_action
+from bot.services.catalog import category_words
 from bot.services.organisations import organisation_in_scope
 from bot.services.staff import StaffPrincipal
+from flows.normalize import normalize
 from storage.models import Campaign, Flow, Organisation
 from storage.repositories.campaigns import CampaignRepository, Progress, Segment
 from storage.repositories.flows import FlowRepository
@@ -170,21 +172,13 @@ async def _categories(s: AsyncSession, wanted: list[str], visible: Sequence[Any]
     """Category codes for what was typed: a code, or a category's name or alias in Chinese
     or English (人道救助, 受助者, Volunteers); unknown ones are refused with the choices."""
     known = set(await s.scalars(select(Flow.category).distinct()))
-    by_word: dict[str, str] = {code.casefold(): code for code in known}
-    shown: dict[str, str] = {}
-    for version in visible:
-        category = version.definition.get("category") or {}
-        code, name = category.get("code"), category.get("name") or {}
-        if code not in known:
-            continue
-        shown.setdefault(code, str(name.get("zh") or code))
-        for word in (name.get("zh"), name.get("en"), *(category.get("aliases") or [])):
-            if isinstance(word, str) and word.strip():
-                by_word.setdefault(word.strip().casefold(), code)
-    codes = [by_word.get(w.casefold()) for w in wanted]
+    named = category_words(visible)
+    by_code = {normalize(code): code for code in known}
+    codes = [named.code_of(w) if named.code_of(w) in known else by_code.get(normalize(w)) for w in wanted]
     unknown = [w for w, code in zip(wanted, codes, strict=True) if code is None]
     if unknown:
-        choices = "、".join(f"{name} {code}" for code, name in sorted(shown.items()))
+        shown = sorted((code, name) for code, name in named.names.items() if code in known)
+        choices = "、".join(f"{name} {code}" for code, name in shown)
         raise CampaignError(f"未知的类别 unknown categories: {', '.join(unknown)}；可用 valid: {choices}")
     return sorted({code for code in codes if code is not None})
 

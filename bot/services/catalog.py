@@ -11,6 +11,7 @@ life; an organisation's place in the tree never changes, so its path is cached t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -20,6 +21,7 @@ from flows.answers import parse_answer
 from flows.normalize import normalize
 from flows.schema import Flow, I18nText, Option, Question
 from storage.db import Database
+from storage.models import FlowVersion
 from storage.repositories.flows import FlowRepository
 from storage.repositories.organisations import OrganisationRepository
 
@@ -160,14 +162,33 @@ async def category_labels(s: AsyncSession, flows: FlowCache) -> dict[str, I18nTe
     return {f.category.code: f.category.name for _, f in (await flows.catalog(FlowRepository(s))).flows}
 
 
-async def category_by_name(s: AsyncSession, word: str) -> str | None:
-    """The code of the category `word` names (its code, Chinese or English name, or an
-    alias: 人道救助, 受助者), among the published flows' newest versions."""
-    wanted = normalize(word)
-    for version in await FlowRepository(s).list_latest():
+@dataclass(frozen=True)
+class CategoryWords:
+    """How people name categories (code, Chinese or English name, alias: 人道救助, 受助者),
+    read from flow versions' definitions."""
+
+    codes: dict[str, str]  # normalized word → category code
+    names: dict[str, str]  # category code → its Chinese name
+
+    def code_of(self, word: str) -> str | None:
+        return self.codes.get(normalize(word))
+
+
+def category_words(versions: Iterable[FlowVersion]) -> CategoryWords:
+    codes: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for version in versions:
         category = version.definition.get("category") or {}
-        name = category.get("name") or {}
-        words = [category.get("code"), name.get("zh"), name.get("en"), *(category.get("aliases") or [])]
-        if wanted in {normalize(w) for w in words if isinstance(w, str)}:
-            return str(category.get("code"))
-    return None
+        code, name = category.get("code"), category.get("name") or {}
+        if not isinstance(code, str):
+            continue
+        names.setdefault(code, str(name.get("zh") or code))
+        for word in (code, name.get("zh"), name.get("en"), *(category.get("aliases") or [])):
+            if isinstance(word, str) and normalize(word):
+                codes.setdefault(normalize(word), code)
+    return CategoryWords(codes, names)
+
+
+async def category_by_name(s: AsyncSession, word: str) -> str | None:
+    """The code of the category `word` names, among the published flows' newest versions."""
+    return category_words(await FlowRepository(s).list_latest()).code_of(word)

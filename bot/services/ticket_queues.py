@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.catalog import category_by_name
+from bot.services.catalog import category_words
 from bot.services.ticket_config import TicketConfig
 from storage.models import Organisation, TicketQueue
 from storage.models.ticket import KINDS, PRIORITIES
@@ -102,18 +102,12 @@ async def _category_codes(s: AsyncSession, words: Sequence[str]) -> list[str]:
     latest = await FlowRepository(s).list_latest()
     if not latest:
         return wanted
-    codes: list[str] = []
-    unknown: list[str] = []
-    for word in wanted:
-        code = await category_by_name(s, word)
-        if code is None:
-            unknown.append(word)
-        else:
-            codes.append(code)
+    named = category_words(latest)
+    unknown = [word for word in wanted if named.code_of(word) is None]
     if unknown:
-        known = sorted({str((v.definition.get("category") or {}).get("code")) for v in latest})
-        raise QueueError(f"未知的类别 unknown categories: {', '.join(unknown)}（可用 valid: {', '.join(known)}）")
-    return list(dict.fromkeys(codes))
+        known = ", ".join(sorted(named.names))
+        raise QueueError(f"未知的类别 unknown categories: {', '.join(unknown)}（可用 valid: {known}）")
+    return list(dict.fromkeys(code for word in wanted if (code := named.code_of(word)) is not None))
 
 
 async def list_queues(s: AsyncSession, *, scope: Scope | None = None) -> list[QueueRead]:

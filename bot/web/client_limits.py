@@ -30,12 +30,10 @@ class RateLimit:
             if len(self._hits) >= self.max_clients:
                 self._forget(now)
             hits = self._hits[client] = deque()
-        while hits and hits[0] <= now - self.window_s:
-            hits.popleft()
-        if len(hits) >= self.limit:
-            return hits[0] + self.window_s - now
-        hits.append(now)
-        return None
+        wait = self._wait(hits, now)
+        if wait is None:
+            hits.append(now)
+        return wait
 
     def _forget(self, now: float) -> None:
         for client in [c for c, h in self._hits.items() if not h or h[-1] <= now - self.window_s]:
@@ -46,9 +44,10 @@ class RateLimit:
     def waiting(self, client: str) -> float | None:
         """The seconds to wait when `client` is over the limit now, without counting."""
         hits = self._hits.get(client)
-        if not hits:
-            return None
-        now = self.clock()
+        return self._wait(hits, self.clock()) if hits else None
+
+    def _wait(self, hits: deque[float], now: float) -> float | None:
+        """Drops the hits outside the window; the seconds to wait when the rest fill it."""
         while hits and hits[0] <= now - self.window_s:
             hits.popleft()
         return hits[0] + self.window_s - now if len(hits) >= self.limit else None

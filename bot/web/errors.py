@@ -22,6 +22,9 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
 
 
 OUT_OF_RANGE = "数字或日期超出范围 a number or date is out of range"
+# What such a value raises, for the app to map (a column's conversion wraps it in a
+# StatementError; DBAPIError, the driver's refusal, is one too).
+OUT_OF_RANGE_ERRORS: tuple[type[Exception], ...] = (OverflowError, StatementError)
 
 
 def out_of_range(exc: BaseException) -> bool:

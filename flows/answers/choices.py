@@ -173,7 +173,7 @@ def _table(question: Question) -> _ChoiceTable:
 _Picks = frozenset[int] | str
 
 
-def _position(inner: str, count: int, multi_digits: bool) -> _Picks | None:
+def position(inner: str, count: int, multi_digits: bool) -> _Picks | None:
     """Options named by number or letter; None when `inner` is not a number or letter."""
     if inner[0].isdigit():
         if len(inner) > 1 and inner[0] != "0":
@@ -320,14 +320,14 @@ def _read_piece(table: _ChoiceTable, text: str) -> _Picks | None:
     count = len(table.codes)
     ordinal = ORDINAL.fullmatch(core)
     if ordinal:
-        picks = _position(ordinal["n"], count, multi_digits=True)
+        picks = position(ordinal["n"], count, multi_digits=True)
         if picks is not None:
             return picks
     echo = ECHO.fullmatch(core)
     if echo:
         named = _label(table, echo["label"])
         if named is not None:
-            numbered = _position(echo["n"], count, multi_digits=False)
+            numbered = position(echo["n"], count, multi_digits=False)
             if numbered is None:
                 return None
             return named if numbered == named else "ambiguous"

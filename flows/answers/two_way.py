@@ -4,8 +4,7 @@ the button itself as people copy it: "1", "一", "第一个", "选1", "1号", "1
 
 from __future__ import annotations
 
-from flows.answers.choices import ECHO, ORDINAL
-from flows.answers.numerals import CN_CHARS, cn_integer
+from flows.answers.choices import ECHO, ORDINAL, position
 from flows.answers.yes_no import parse_yes_no
 from flows.normalize import normalize
 
@@ -42,10 +41,5 @@ def button_of(text: str, first: str, second: str) -> bool | None:
 
 
 def _button(n: str) -> bool | None:
-    if n.isdigit():
-        number: int | None = int(n)
-    elif n[0] in CN_CHARS:
-        number = cn_integer(n)
-    else:
-        number = ord(n) - 96 if len(n) == 1 else None
-    return {1: True, 2: False}.get(number or 0)
+    picked = position(n, 2, multi_digits=False)  # as a choice question reads "1", "一", "a"
+    return {frozenset({0}): True, frozenset({1}): False}.get(picked) if isinstance(picked, frozenset) else None
